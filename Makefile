@@ -1,0 +1,44 @@
+# Thin wrapper over CMake. `make demo` and `make test` do all setup on a fresh Debian 12 machine.
+BUILD_DIR ?= build/release
+ASAN_DIR ?= build/asan
+JOBS ?= $(shell nproc)
+
+.PHONY: deps configure build test test-release test-asan format format-check demo bench clean
+
+deps:
+	@scripts/install_deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+## build: the CLI at build/release/cdlt
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+## test: format check, release build + whole suite, ASan+UBSan build + unit suite
+test: format-check test-release test-asan
+
+test-release: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCDLT_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS) --target cdlt_unit_tests
+	@cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
+
+format:
+	@scripts/format.sh
+
+format-check: deps
+	@scripts/format.sh --check
+
+## demo: the main job on sample data it creates
+demo: build
+	@scripts/demo.sh $(BUILD_DIR)/cdlt
+
+bench: deps
+	@cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCDLT_BUILD_BENCH=ON >/dev/null
+	@cmake --build build/bench -j $(JOBS)
+
+clean:
+	rm -rf build

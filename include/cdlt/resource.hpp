@@ -1,0 +1,105 @@
+#pragma once
+
+/// Resources and sources: user code (or a built-in source) that yields typed batches.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cdlt/batch.hpp"
+
+namespace cdlt {
+
+/// A column hint, as in dlt's `columns` argument.
+struct ColumnHint {
+  std::string name;
+  std::optional<std::string> data_type;  ///< dlt type name: text, bigint, double, decimal...
+  std::optional<bool> nullable;
+  std::optional<bool> primary_key;
+  std::optional<bool> merge_key;
+  std::optional<bool> unique;
+  std::optional<int> precision;
+  std::optional<int> scale;
+  std::optional<bool> timezone;
+};
+
+/// Table hints of a resource.
+struct ResourceHints {
+  std::optional<std::string> table_name;         ///< defaults to the resource name
+  std::optional<std::string> write_disposition;  ///< append (default), replace, merge
+  std::vector<std::string> primary_key;
+  std::vector<std::string> merge_key;
+  std::vector<ColumnHint> columns;
+};
+
+/// Handed to a resource function to yield batches.
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  /// Yield one batch (a page). Returns false once the resource should stop (its limit was
+  /// reached or the run is being cancelled); later batches are dropped.
+  virtual bool Emit(Batch batch) = 0;
+};
+
+using ResourceFn = std::function<void(Emitter&)>;
+
+/// A named producer of batches for one table.
+class Resource {
+ public:
+  Resource(std::string name, ResourceFn fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+
+  /// Run this resource on the extract thread pool (`extract.workers`) beside the others.
+  Resource& parallelized(bool on = true) {
+    parallelized_ = on;
+    return *this;
+  }
+  /// Stop after `max_items` yielded batches (dlt's add_limit; the batch reaching it is kept).
+  Resource& add_limit(int64_t max_items) {
+    limit_ = max_items;
+    return *this;
+  }
+  Resource& table_name(std::string name) {
+    hints_.table_name = std::move(name);
+    return *this;
+  }
+  Resource& write_disposition(std::string disposition) {
+    hints_.write_disposition = std::move(disposition);
+    return *this;
+  }
+  Resource& primary_key(std::vector<std::string> columns) {
+    hints_.primary_key = std::move(columns);
+    return *this;
+  }
+  Resource& merge_key(std::vector<std::string> columns) {
+    hints_.merge_key = std::move(columns);
+    return *this;
+  }
+  Resource& columns(std::vector<ColumnHint> columns) {
+    hints_.columns = std::move(columns);
+    return *this;
+  }
+
+  const std::string& name() const { return name_; }
+  const ResourceFn& fn() const { return fn_; }
+  bool is_parallelized() const { return parallelized_; }
+  std::optional<int64_t> limit() const { return limit_; }
+  const ResourceHints& hints() const { return hints_; }
+  ResourceHints& mutable_hints() { return hints_; }
+
+ private:
+  std::string name_;
+  ResourceFn fn_;
+  bool parallelized_ = false;
+  std::optional<int64_t> limit_;
+  ResourceHints hints_;
+};
+
+/// A named group of resources; its name is also the schema's name.
+struct Source {
+  std::string name;
+  std::vector<Resource> resources;
+};
+
+}  // namespace cdlt

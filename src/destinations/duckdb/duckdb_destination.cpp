@@ -1,0 +1,293 @@
+#include "destinations/duckdb/duckdb_destination.hpp"
+
+#include <set>
+
+#include "common/logging.hpp"
+#include "config/config.hpp"
+
+namespace cdlt::dest::duckdb {
+
+using db::QuoteIdent;
+using db::QuoteLiteral;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// The ledger of committed jobs: a job's rows and its ledger row commit together, so a job found
+/// here after a crash is finished rather than loaded twice.
+constexpr const char* kJobsTable = "_cdlt_loaded_jobs";
+
+bool IsTransient(const std::string& message) {
+  return message.find("Conflict") != std::string::npos ||
+         message.find("TransactionContext") != std::string::npos ||
+         message.find("Could not set lock") != std::string::npos;
+}
+
+/// Run `sql` inside BEGIN/COMMIT; roll back and rethrow (transient when DuckDB says so).
+void InTransaction(db::DuckConnection& con, const std::string& sql, std::string_view what) {
+  con.Execute("BEGIN TRANSACTION", what);
+  try {
+    con.Execute(sql, what);
+    con.Execute("COMMIT", what);
+  } catch (const Error& e) {
+    try {
+      con.Execute("ROLLBACK");
+    } catch (...) {
+    }
+    throw Error(e.kind(), e.what(), IsTransient(e.what()) ? Retry::kTransient : e.retry());
+  }
+}
+
+}  // namespace
+
+std::string SqlType(const schema::Column& c) {
+  using schema::DataType;
+  switch (*c.data_type) {
+    case DataType::kText:
+      return "VARCHAR";
+    case DataType::kDouble:
+      return "DOUBLE";
+    case DataType::kBool:
+      return "BOOLEAN";
+    case DataType::kDate:
+      return "DATE";
+    case DataType::kTime:
+      return "TIME";
+    case DataType::kTimestamp: {
+      if (c.timezone.value_or(true)) return "TIMESTAMP WITH TIME ZONE";
+      int p = c.precision.value_or(6);
+      if (p == 0) return "TIMESTAMP_S";
+      if (p <= 3) return "TIMESTAMP_MS";
+      if (p <= 6) return "TIMESTAMP";
+      return "TIMESTAMP_NS";
+    }
+    case DataType::kBigint: {
+      int p = c.precision.value_or(64);
+      if (p <= 8) return "TINYINT";
+      if (p <= 16) return "SMALLINT";
+      if (p <= 32) return "INTEGER";
+      if (p <= 64) return "BIGINT";
+      return "HUGEINT";
+    }
+    case DataType::kBinary:
+      return "BLOB";
+    case DataType::kJson:
+      return "JSON";
+    case DataType::kDecimal:
+      if (c.precision) return fmt::format("DECIMAL({},{})", *c.precision, c.scale.value_or(0));
+      return "DECIMAL(38,9)";
+    case DataType::kWei:
+      return "DECIMAL(38,0)";
+  }
+  return "VARCHAR";
+}
+
+std::string ResolveDatabasePath(const config::Config& config, const std::string& pipeline_name,
+                                const fs::path& project_dir, const fs::path& working_dir) {
+  std::optional<std::string> database;
+  const std::vector<std::string> sections = {"destination", "duckdb"};
+  if (auto found = config.Find(sections, "credentials")) {
+    if (found->value.is_string()) {
+      database = found->value.get<std::string>();
+    } else if (found->value.is_object() && found->value.contains("database") &&
+               found->value["database"].is_string()) {
+      database = found->value["database"].get<std::string>();
+    } else {
+      throw Error(ErrorKind::kConfig,
+                  fmt::format("config key destination.duckdb.credentials ({} {}): expected a "
+                              "path string or a table with `database`",
+                              found->origin.provider, found->origin.key));
+    }
+  }
+  if (!database || database->empty()) return (project_dir / (pipeline_name + ".duckdb")).string();
+  std::string db = *database;
+  if (db.rfind("duckdb:///", 0) == 0) db = db.substr(10);
+  if (db.rfind("duckdb://", 0) == 0) db = db.substr(9);
+  if (db == ":memory:") {
+    throw Error(ErrorKind::kConfig,
+                "config key destination.duckdb.credentials: :memory: is not supported for a "
+                "pipeline (the data would be gone after the run); give a file path");
+  }
+  if (db == ":pipeline:") return (working_dir / (pipeline_name + ".duckdb")).string();
+  fs::path p(db);
+  if (p.is_relative()) p = project_dir / p;
+  return p.lexically_normal().string();
+}
+
+DuckDbClient::DuckDbClient(std::string path, std::string dataset_name)
+    : path_(std::move(path)), dataset_(std::move(dataset_name)), staging_(dataset_ + "_staging") {
+  caps_.loader_file_formats = {"parquet"};
+  caps_.max_identifier_length = 65536;
+  std::error_code ec;
+  fs::path parent = fs::path(path_).parent_path();
+  if (!parent.empty() && !fs::exists(parent, ec)) {
+    throw Error(ErrorKind::kDestination,
+                fmt::format("cannot open DuckDB database {}: folder {} does not exist", path_,
+                            parent.string()));
+  }
+  db_ = db::DuckDatabase::Open(path_, {}, ErrorKind::kDestination);
+}
+
+std::string DuckDbClient::Qualified(const std::string& table) const {
+  return QuoteIdent(dataset_) + "." + QuoteIdent(table);
+}
+std::string DuckDbClient::StagingQualified(const std::string& table) const {
+  return QuoteIdent(staging_) + "." + QuoteIdent(table);
+}
+
+bool DuckDbClient::TableExists(db::DuckConnection& con, const std::string& schema_name,
+                               const std::string& table) {
+  auto n = con.QueryScalar(fmt::format(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = {} AND table_name = {}",
+      QuoteLiteral(schema_name), QuoteLiteral(table)));
+  return n && *n != "0";
+}
+
+void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& schema_name,
+                                const schema::Table& table) {
+  std::string qualified = QuoteIdent(schema_name) + "." + QuoteIdent(table.name);
+  auto existing = con.QueryText(fmt::format(
+      "SELECT column_name FROM information_schema.columns WHERE table_schema = {} AND "
+      "table_name = {}",
+      QuoteLiteral(schema_name), QuoteLiteral(table.name)));
+  std::string what = fmt::format("table {}", qualified);
+  if (existing.rows.empty()) {
+    std::string cols;
+    for (const auto& c : table.columns) {
+      if (!c.complete()) continue;
+      if (!cols.empty()) cols += ", ";
+      cols += QuoteIdent(c.name) + " " + SqlType(c) + (c.nullable ? "" : " NOT NULL");
+    }
+    if (cols.empty()) return;
+    con.Execute(fmt::format("CREATE TABLE IF NOT EXISTS {} ({})", qualified, cols), what);
+    return;
+  }
+  std::set<std::string> have;
+  for (const auto& r : existing.rows) have.insert(r[0].value_or(""));
+  for (const auto& c : table.columns) {
+    if (!c.complete() || have.count(c.name)) continue;
+    // Added columns are nullable: rows already in the table have no value for them.
+    con.Execute(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", qualified, QuoteIdent(c.name),
+                            SqlType(c)),
+                what);
+  }
+}
+
+void DuckDbClient::InitPackage(const schema::Schema& schema, const PackagePlan& plan) {
+  db::DuckConnection con(db_);
+  std::string what = fmt::format("preparing dataset {} in {}", dataset_, path_);
+  con.Execute("BEGIN TRANSACTION", what);
+  try {
+    con.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdent(dataset_)), what);
+    for (const auto& t : schema.tables()) {
+      if (t.name == "_dlt_pipeline_state" || t.name.rfind("_dlt", 0) == 0) {
+        MigrateTable(con, dataset_, t);
+        continue;
+      }
+      if (std::find(plan.tables.begin(), plan.tables.end(), t.name) != plan.tables.end()) {
+        MigrateTable(con, dataset_, t);
+      }
+    }
+    MigrateTable(con, dataset_, schema::DltPipelineStateTable());
+    con.Execute(fmt::format("CREATE TABLE IF NOT EXISTS {} (load_id VARCHAR NOT NULL, job_id "
+                            "VARCHAR NOT NULL, inserted_at TIMESTAMP WITH TIME ZONE NOT NULL)",
+                            Qualified(kJobsTable)),
+                what);
+    auto known = con.QueryScalar(
+        fmt::format("SELECT count(*) FROM {} WHERE version_hash = {} AND schema_name = {}",
+                    Qualified("_dlt_version"), QuoteLiteral(schema.version_hash()),
+                    QuoteLiteral(schema.name())));
+    if (!known || *known == "0") {
+      con.Execute(fmt::format("INSERT INTO {} (version, engine_version, inserted_at, schema_name, "
+                              "version_hash, schema) VALUES ({}, 11, now(), {}, {}, {})",
+                              Qualified("_dlt_version"), schema.version(),
+                              QuoteLiteral(schema.name()), QuoteLiteral(schema.version_hash()),
+                              QuoteLiteral(schema.ToJson().dump())),
+                  what);
+    }
+    if (!plan.replace_tables.empty()) {
+      con.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdent(staging_)), what);
+      for (const auto& name : plan.replace_tables) {
+        const schema::Table* t = schema.FindTable(name);
+        if (t == nullptr) continue;
+        // Staging starts empty for each package; a resumed package skips InitPackage.
+        con.Execute(fmt::format("DROP TABLE IF EXISTS {}", StagingQualified(name)), what);
+        MigrateTable(con, staging_, *t);
+      }
+    }
+    con.Execute("COMMIT", what);
+  } catch (...) {
+    try {
+      con.Execute("ROLLBACK");
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+bool DuckDbClient::IsJobCommitted(const std::string& load_id, const std::string& job_id) {
+  db::DuckConnection con(db_);
+  auto n = con.QueryScalar(fmt::format("SELECT count(*) FROM {} WHERE load_id = {} AND job_id = {}",
+                                       Qualified(kJobsTable), QuoteLiteral(load_id),
+                                       QuoteLiteral(job_id)));
+  return n && *n != "0";
+}
+
+void DuckDbClient::LoadJob(const schema::Schema& schema, const PackagePlan& plan,
+                           const std::string& table, const std::string& job_id,
+                           const fs::path& file) {
+  (void)schema;
+  const schema::Table* t = schema.FindTable(table);
+  std::string root = t != nullptr ? schema.RootOf(table).name : table;
+  bool staged = std::find(plan.replace_tables.begin(), plan.replace_tables.end(), root) !=
+                plan.replace_tables.end();
+  std::string target = staged ? StagingQualified(table) : Qualified(table);
+  db::DuckConnection con(db_);
+  std::string sql = fmt::format(
+      "INSERT INTO {} BY NAME SELECT * FROM read_parquet({}); INSERT INTO {} VALUES ({}, {}, "
+      "now());",
+      target, QuoteLiteral(file.string()), Qualified(kJobsTable), QuoteLiteral(plan.load_id),
+      QuoteLiteral(job_id));
+  InTransaction(con, sql, fmt::format("loading {} into {}", file.filename().string(), target));
+}
+
+bool DuckDbClient::IsPackageCommitted(const std::string& load_id) {
+  db::DuckConnection con(db_);
+  if (!TableExists(con, dataset_, "_dlt_loads")) return false;
+  auto n = con.QueryScalar(fmt::format("SELECT count(*) FROM {} WHERE load_id = {}",
+                                       Qualified("_dlt_loads"), QuoteLiteral(load_id)));
+  return n && *n != "0";
+}
+
+void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePlan& plan) {
+  db::DuckConnection con(db_);
+  std::string sql;
+  for (const auto& root : plan.replace_tables) {
+    std::vector<std::string> chain = {root};
+    for (const auto* nested : schema.NestedTables(root)) chain.push_back(nested->name);
+    for (const auto& name : chain) {
+      if (!TableExists(con, staging_, name)) continue;
+      sql += fmt::format("DELETE FROM {}; INSERT INTO {} BY NAME SELECT * FROM {}; DROP TABLE {};",
+                         Qualified(name), Qualified(name), StagingQualified(name),
+                         StagingQualified(name));
+    }
+  }
+  if (plan.pipeline_state) {
+    const auto& s = *plan.pipeline_state;
+    sql += fmt::format(
+        "INSERT INTO {} (version, engine_version, pipeline_name, state, created_at, version_hash, "
+        "_dlt_load_id, _dlt_id) VALUES ({}, {}, {}, {}, now(), {}, {}, {});",
+        Qualified("_dlt_pipeline_state"), s.value("version", 1), s.value("engine_version", 4),
+        QuoteLiteral(s.value("pipeline_name", "")), QuoteLiteral(s.value("state", "")),
+        QuoteLiteral(s.value("version_hash", "")), QuoteLiteral(plan.load_id),
+        QuoteLiteral(s.value("_dlt_id", "")));
+  }
+  sql += fmt::format(
+      "INSERT INTO {} (load_id, schema_name, status, inserted_at, schema_version_hash) VALUES "
+      "({}, {}, 0, now(), {}); DELETE FROM {} WHERE load_id = {};",
+      Qualified("_dlt_loads"), QuoteLiteral(plan.load_id), QuoteLiteral(schema.name()),
+      QuoteLiteral(schema.version_hash()), Qualified(kJobsTable), QuoteLiteral(plan.load_id));
+  InTransaction(con, sql, fmt::format("completing load package {}", plan.load_id));
+}
+
+}  // namespace cdlt::dest::duckdb

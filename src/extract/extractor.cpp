@@ -1,0 +1,452 @@
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/logging.hpp"
+#include "db/duckdb_conn.hpp"
+#include "io/file.hpp"
+#include "pipeline/stages.hpp"
+
+namespace cdlt::pipeline {
+
+namespace fs = std::filesystem;
+using package::JobFileName;
+using package::JobState;
+
+schema::Column ColumnFromField(const Field& field) {
+  using schema::DataType;
+  schema::Column c;
+  c.name = field.name;
+  c.nullable = field.nullable;
+  switch (field.type.id) {
+    case PhysicalType::kBool:
+      c.data_type = DataType::kBool;
+      break;
+    case PhysicalType::kInt8:
+      c.data_type = DataType::kBigint;
+      c.precision = 8;
+      break;
+    case PhysicalType::kInt16:
+      c.data_type = DataType::kBigint;
+      c.precision = 16;
+      break;
+    case PhysicalType::kInt32:
+      c.data_type = DataType::kBigint;
+      c.precision = 32;
+      break;
+    case PhysicalType::kInt64:
+      c.data_type = DataType::kBigint;
+      break;
+    case PhysicalType::kInt128:
+      c.data_type = DataType::kBigint;
+      c.precision = 128;
+      break;
+    case PhysicalType::kFloat:
+    case PhysicalType::kDouble:
+      c.data_type = DataType::kDouble;
+      break;
+    case PhysicalType::kDecimal:
+      c.data_type = DataType::kDecimal;
+      c.precision = field.type.precision == 0 ? 38 : field.type.precision;
+      c.scale = field.type.scale;
+      break;
+    case PhysicalType::kText:
+    case PhysicalType::kUuid:
+      c.data_type = DataType::kText;
+      break;
+    case PhysicalType::kBinary:
+      c.data_type = DataType::kBinary;
+      break;
+    case PhysicalType::kJson:
+      c.data_type = DataType::kJson;
+      break;
+    case PhysicalType::kDate:
+      c.data_type = DataType::kDate;
+      break;
+    case PhysicalType::kTime:
+      c.data_type = DataType::kTime;
+      break;
+    case PhysicalType::kTimestamp:
+      c.data_type = DataType::kTimestamp;
+      c.timezone = false;
+      break;
+    case PhysicalType::kTimestampTz:
+      c.data_type = DataType::kTimestamp;
+      break;
+  }
+  return c;
+}
+
+namespace {
+
+struct FileRecord {
+  std::string name;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+};
+
+/// Buffers one table's batches and writes them to rotated Parquet files in the package.
+class TableWriter {
+ public:
+  TableWriter(std::string table, fs::path dir, WriterConfig config)
+      : table_(std::move(table)), dir_(std::move(dir)), config_(config) {
+    if (config_.file_max_items) {
+      config_.buffer_max_items = std::min(config_.buffer_max_items, *config_.file_max_items);
+    }
+  }
+
+  /// Add a batch. Small batches are coalesced up to buffer_max_items rows before they reach
+  /// the file; large ones pass through without a copy.
+  void Write(Batch batch) {
+    std::lock_guard lock(mutex_);
+    rows_total_ += static_cast<int64_t>(batch.num_rows());
+    if (pending_ && pending_->fields() != batch.fields()) FlushLocked();
+    if (batch.num_rows() >= 1024 && !pending_) {
+      WriteToFile(std::make_shared<Batch>(std::move(batch)));
+      return;
+    }
+    if (!pending_) pending_ = std::make_unique<Batch>(batch.fields());
+    for (size_t c = 0; c < batch.num_columns(); ++c) {
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        pending_->column(c).AppendFrom(batch.column(c), r);
+      }
+    }
+    if (static_cast<int64_t>(pending_->num_rows()) >= config_.buffer_max_items) FlushLocked();
+  }
+
+  void Close() {
+    std::lock_guard lock(mutex_);
+    FlushLocked();
+    CloseFile();
+  }
+
+  const std::vector<FileRecord>& files() const { return files_; }
+  int64_t rows_total() const { return rows_total_; }
+
+ private:
+  void FlushLocked() {
+    if (!pending_ || pending_->num_rows() == 0) {
+      pending_.reset();
+      return;
+    }
+    auto batch = std::shared_ptr<const Batch>(std::move(pending_));
+    WriteToFile(batch);
+  }
+
+  void WriteToFile(std::shared_ptr<const Batch> batch) {
+    // Parquet has one column set per file: a change of columns starts a new file.
+    if (file_ && file_fields_ != batch->fields()) CloseFile();
+    if (!file_) {
+      JobFileName name = JobFileName::New(table_, "parquet");
+      current_ = FileRecord{name.ToString(), 0, 0};
+      file_fields_ = batch->fields();
+      file_ = std::make_unique<db::ParquetStreamWriter>(
+          (dir_ / current_.name).string(), file_fields_,
+          config_.disable_compression ? "uncompressed" : "zstd");
+    }
+    current_.rows += static_cast<int64_t>(batch->num_rows());
+    current_.bytes += static_cast<int64_t>(batch->ByteSize());
+    file_->Write(std::move(batch));
+    bool rotate = (config_.file_max_items && current_.rows >= *config_.file_max_items) ||
+                  (config_.file_max_bytes && current_.bytes >= *config_.file_max_bytes);
+    if (rotate) CloseFile();
+  }
+
+  void CloseFile() {
+    if (!file_) return;
+    file_->Close();
+    std::error_code ec;
+    current_.bytes = static_cast<int64_t>(fs::file_size(dir_ / current_.name, ec));
+    files_.push_back(current_);
+    file_.reset();
+  }
+
+  std::mutex mutex_;
+  std::string table_;
+  fs::path dir_;
+  WriterConfig config_;
+  std::unique_ptr<Batch> pending_;
+  std::unique_ptr<db::ParquetStreamWriter> file_;
+  Fields file_fields_;
+  FileRecord current_;
+  std::vector<FileRecord> files_;
+  int64_t rows_total_ = 0;
+};
+
+/// Everything one extract run shares between resource threads.
+class ExtractRun {
+ public:
+  ExtractRun(const StageContext& ctx, const package::LoadPackage& pkg, const Source& source)
+      : ctx_(ctx), pkg_(pkg), package_schema_(schema::Schema::New(source.name)) {}
+
+  TableWriter& Writer(const std::string& table) {
+    std::lock_guard lock(mutex_);
+    auto& w = writers_[table];
+    if (!w) w = std::make_unique<TableWriter>(table, pkg_.dir() / "new_jobs", ctx_.extract_writer);
+    return *w;
+  }
+
+  /// Record the columns of a batch for `table`, with the resource's hints on top.
+  void ProposeColumns(const std::string& table, const Resource& resource, const Fields& fields) {
+    std::lock_guard lock(mutex_);
+    schema::Table partial;
+    partial.name = table;
+    partial.resource = resource.name();
+    for (const auto& f : fields) partial.columns.push_back(ColumnFromField(f));
+    ApplyHints(partial, resource);
+    try {
+      package_schema_.MergeTable(partial);
+    } catch (Error& e) {
+      e.With("resource", resource.name());
+      throw;
+    }
+  }
+
+  void DeclareTable(const std::string& table, const Resource& resource) {
+    std::lock_guard lock(mutex_);
+    schema::Table partial;
+    partial.name = table;
+    partial.resource = resource.name();
+    ApplyHints(partial, resource);
+    package_schema_.MergeTable(partial);
+    tables_[table] = partial.write_disposition.value_or(schema::WriteDisposition::kAppend);
+  }
+
+  void ApplyHints(schema::Table& t, const Resource& resource) {
+    const ResourceHints& h = resource.hints();
+    if (h.write_disposition) {
+      t.write_disposition = schema::ParseWriteDisposition(
+          *h.write_disposition, fmt::format("write_disposition of resource {}", resource.name()));
+    } else {
+      t.write_disposition = schema::WriteDisposition::kAppend;
+    }
+    for (const auto& hint : h.columns) {
+      std::string name = ctx_.naming->NormalizeIdentifier(hint.name);
+      schema::Column* c = t.FindColumn(name);
+      if (c == nullptr) {
+        t.columns.push_back(schema::Column{name});
+        c = &t.columns.back();
+      }
+      if (hint.data_type) {
+        auto dt = schema::ParseDataType(*hint.data_type);
+        if (!dt) {
+          throw Error(ErrorKind::kConfig,
+                      fmt::format("column hint {}.{} of resource {}: unknown data_type \"{}\"",
+                                  t.name, hint.name, resource.name(), *hint.data_type));
+        }
+        c->data_type = dt;
+      }
+      if (hint.nullable) c->nullable = *hint.nullable;
+      if (hint.primary_key) c->primary_key = *hint.primary_key;
+      if (hint.merge_key) c->merge_key = *hint.merge_key;
+      if (hint.unique) c->unique = *hint.unique;
+      if (hint.precision) c->precision = *hint.precision;
+      if (hint.scale) c->scale = *hint.scale;
+      if (hint.timezone) c->timezone = *hint.timezone;
+    }
+    auto mark = [&](const std::vector<std::string>& keys, bool schema::Column::*flag) {
+      for (const auto& key : keys) {
+        std::string name = ctx_.naming->NormalizeIdentifier(key);
+        schema::Column* c = t.FindColumn(name);
+        if (c == nullptr) {
+          t.columns.push_back(schema::Column{name});
+          c = &t.columns.back();
+        }
+        c->*flag = true;
+        c->nullable = false;
+      }
+    };
+    mark(h.primary_key, &schema::Column::primary_key);
+    mark(h.merge_key, &schema::Column::merge_key);
+  }
+
+  const StageContext& ctx_;
+  const package::LoadPackage& pkg_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<TableWriter>> writers_;
+  std::map<std::string, schema::WriteDisposition> tables_;
+  schema::Schema package_schema_;
+};
+
+/// The Emitter handed to one resource: applies the limit, normalizes column names once per
+/// distinct column set, and routes batches to the table's writer.
+class ResourceEmitter : public Emitter {
+ public:
+  ResourceEmitter(ExtractRun& run, const Resource& resource, std::string table)
+      : run_(run), resource_(resource), table_(std::move(table)), writer_(run.Writer(table_)) {}
+
+  bool Emit(Batch batch) override {
+    if (stopped_) return false;
+    ++emitted_;
+    if (resource_.limit() && emitted_ > *resource_.limit()) {
+      stopped_ = true;
+      return false;
+    }
+    if (batch.num_columns() > 0) {
+      if (batch.fields() != last_raw_fields_) {
+        last_raw_fields_ = batch.fields();
+        names_.clear();
+        for (const auto& f : last_raw_fields_) {
+          names_.push_back(run_.ctx_.naming->NormalizeIdentifier(f.name));
+        }
+        Fields normalized = last_raw_fields_;
+        for (size_t i = 0; i < normalized.size(); ++i) normalized[i].name = names_[i];
+        run_.ProposeColumns(table_, resource_, normalized);
+      }
+      batch.RenameColumns(names_);
+      int64_t rows = static_cast<int64_t>(batch.num_rows());
+      if (rows > 0) {
+        writer_.Write(std::move(batch));
+        if (run_.ctx_.progress) run_.ctx_.progress->AddRows(table_, rows);
+      }
+    }
+    if (resource_.limit() && emitted_ >= *resource_.limit()) {
+      stopped_ = true;
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  ExtractRun& run_;
+  const Resource& resource_;
+  std::string table_;
+  TableWriter& writer_;
+  Fields last_raw_fields_;
+  std::vector<std::string> names_;
+  int64_t emitted_ = 0;
+  bool stopped_ = false;
+};
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string Extract(const StageContext& ctx, const Source& source, const schema::Schema& live,
+                    const std::optional<nlohmann::json>& pipeline_state, StepTrace& trace) {
+  std::string load_id = ctx.storage->NewLoadId();
+  package::LoadPackage pkg = ctx.storage->BeginExtract(load_id);
+  trace.load_ids.push_back(load_id);
+  if (ctx.progress) ctx.progress->StartStage("extract");
+  try {
+    ExtractRun run(ctx, pkg, source);
+    std::vector<const Resource*> parallel, sequential;
+    std::vector<std::string> table_of(source.resources.size());
+    for (size_t i = 0; i < source.resources.size(); ++i) {
+      const Resource& r = source.resources[i];
+      table_of[i] = ctx.naming->NormalizeTablePath(r.hints().table_name.value_or(r.name()));
+      run.DeclareTable(table_of[i], r);
+      (r.is_parallelized() ? parallel : sequential).push_back(&r);
+    }
+    auto table_for = [&](const Resource* r) {
+      return table_of[static_cast<size_t>(r - source.resources.data())];
+    };
+    auto run_resource = [&](const Resource* r) {
+      ResourceEmitter emitter(run, *r, table_for(r));
+      try {
+        r->fn()(emitter);
+      } catch (Error& e) {
+        e.With("resource", r->name());
+        throw;
+      } catch (const std::exception& e) {
+        throw Error(ErrorKind::kSource,
+                    fmt::format("resource {} failed: {}", r->name(), e.what()));
+      }
+    };
+
+    // Parallelized resources run on a pool of extract.workers threads, the others one after
+    // another on this thread at the same time.
+    std::mutex queue_mutex;
+    std::deque<const Resource*> queue(parallel.begin(), parallel.end());
+    std::vector<ErrorData> errors;
+    std::mutex errors_mutex;
+    std::atomic<bool> failed{false};
+    auto worker = [&] {
+      while (!failed) {
+        const Resource* r = nullptr;
+        {
+          std::lock_guard lock(queue_mutex);
+          if (queue.empty()) return;
+          r = queue.front();
+          queue.pop_front();
+        }
+        try {
+          run_resource(r);
+        } catch (...) {
+          std::lock_guard lock(errors_mutex);
+          errors.push_back(ErrorData::FromCurrentException());
+          failed = true;
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    int n_threads = std::min<int>(ctx.extract_workers, static_cast<int>(parallel.size()));
+    for (int i = 0; i < n_threads; ++i) threads.emplace_back(worker);
+    for (const Resource* r : sequential) {
+      if (failed) break;
+      try {
+        run_resource(r);
+      } catch (...) {
+        std::lock_guard lock(errors_mutex);
+        errors.push_back(ErrorData::FromCurrentException());
+        failed = true;
+      }
+    }
+    for (auto& t : threads) t.join();
+    if (!errors.empty()) errors.front().Rethrow();
+
+    nlohmann::json files = nlohmann::json::object();
+    nlohmann::json tables = nlohmann::json::object();
+    std::vector<std::string> replace_tables;
+    for (auto& [table, writer] : run.writers_) {
+      writer->Close();
+      TableMetrics& m = trace.tables[table];
+      for (const auto& f : writer->files()) {
+        files[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}};
+        m.rows += f.rows;
+        m.bytes += f.bytes;
+        m.files += 1;
+      }
+    }
+    for (const auto& [table, disposition] : run.tables_) {
+      const TableMetrics& m = trace.tables[table];
+      bool seen_before = live.FindTable(table) != nullptr && live.FindTable(table)->HasCompleteColumns();
+      // A replace resource without rows still empties a table that had data (dlt §8.2).
+      if (m.rows == 0 && !(disposition == schema::WriteDisposition::kReplace && seen_before)) {
+        if (m.rows == 0) trace.tables.erase(table);
+        continue;
+      }
+      tables[table] = {{"rows", m.rows},
+                       {"write_disposition", schema::WriteDispositionName(disposition)}};
+      if (disposition == schema::WriteDisposition::kReplace) replace_tables.push_back(table);
+    }
+    // Tables without data and without a replace to apply are left out of the package schema.
+    for (const auto& [table, disposition] : run.tables_) {
+      if (!tables.contains(table)) run.package_schema_.DropTable(table);
+    }
+    run.package_schema_.SaveFile(pkg.SchemaPath());
+    nlohmann::json state = {{"created_at", NowSeconds()},
+                            {"source", source.name},
+                            {"tables", tables},
+                            {"replace_tables", replace_tables},
+                            {"files", files}};
+    if (pipeline_state) state["pipeline_state"] = *pipeline_state;
+    pkg.WriteState(state);
+    ctx.storage->CommitExtract(pkg);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(pkg.dir().parent_path(), ec);
+    if (ctx.progress) ctx.progress->EndStage();
+    throw;
+  }
+  if (ctx.progress) ctx.progress->EndStage();
+  return load_id;
+}
+
+}  // namespace cdlt::pipeline

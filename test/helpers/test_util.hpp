@@ -1,0 +1,62 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace cdlt::test {
+
+namespace fs = std::filesystem;
+
+/// A fresh folder under the system temp dir, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& rel) const { return path_ / rel; }
+
+ private:
+  fs::path path_;
+};
+
+void WriteText(const fs::path& path, const std::string& text);
+
+/// Result of running the cdlt CLI.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Run the built `cdlt` binary with `args` in `cwd`, with extra environment variables.
+CommandResult RunCli(const std::vector<std::string>& args, const fs::path& cwd,
+                     const std::map<std::string, std::string>& env = {});
+
+/// Run a query against a DuckDB file and return its rows as text ("NULL" for NULL), columns
+/// joined by '|'.
+std::vector<std::string> QueryDuck(const fs::path& database, const std::string& sql);
+/// First value of a one-value query.
+std::string QueryDuckScalar(const fs::path& database, const std::string& sql);
+
+}  // namespace cdlt::test
+
+/// Assert that `expr` throws cdlt::Error of `kind` whose message contains `substr`.
+#define EXPECT_CDLT_ERROR(expr, error_kind, substr)                                        \
+  do {                                                                                     \
+    try {                                                                                  \
+      expr;                                                                                \
+      ADD_FAILURE() << "expected cdlt::Error from " #expr;                                 \
+    } catch (const ::cdlt::Error& e) {                                                     \
+      EXPECT_EQ(e.kind(), error_kind) << e.what();                                         \
+      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos) << e.what();        \
+    }                                                                                      \
+  } while (0)
