@@ -127,6 +127,8 @@ class Batch {
   /// Index of the column named `name`, or -1.
   int FindColumn(std::string_view name) const;
   size_t ByteSize() const;
+  /// A copy of rows [offset, offset + length).
+  Batch Slice(size_t offset, size_t length) const;
   /// Rename the columns (same count); used when names are normalized.
   void RenameColumns(const std::vector<std::string>& names);
 

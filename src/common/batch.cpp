@@ -1,5 +1,7 @@
 #include "cdlt/batch.hpp"
 
+#include <algorithm>
+
 #include "common/error.hpp"
 
 namespace cdlt {
@@ -132,6 +134,16 @@ size_t Batch::ByteSize() const {
   size_t total = 0;
   for (const auto& c : columns_) total += c.ByteSize();
   return total;
+}
+
+Batch Batch::Slice(size_t offset, size_t length) const {
+  Batch out(*fields_);
+  size_t end = std::min(num_rows(), offset + length);
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    out.columns_[c].Reserve(end - offset);
+    for (size_t r = offset; r < end; ++r) out.columns_[c].AppendFrom(columns_[c], r);
+  }
+  return out;
 }
 
 void Batch::RenameColumns(const std::vector<std::string>& names) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/fault.hpp"
 #include "common/logging.hpp"
 #include "db/duckdb_conn.hpp"
 #include "io/file.hpp"
@@ -140,6 +141,19 @@ class TableWriter {
   void WriteToFile(std::shared_ptr<const Batch> batch) {
     // Parquet has one column set per file: a change of columns starts a new file.
     if (file_ && file_fields_ != batch->fields()) CloseFile();
+    // Unlike dlt, a batch larger than what the file may still take is split at the boundary, so
+    // file_max_items holds exactly.
+    if (config_.file_max_items) {
+      int64_t room = *config_.file_max_items - (file_ ? current_.rows : 0);
+      if (static_cast<int64_t>(batch->num_rows()) > room) {
+        size_t cut = static_cast<size_t>(room);
+        auto head = std::make_shared<const Batch>(batch->Slice(0, cut));
+        auto tail = std::make_shared<const Batch>(batch->Slice(cut, batch->num_rows() - cut));
+        WriteToFile(head);
+        WriteToFile(tail);
+        return;
+      }
+    }
     if (!file_) {
       JobFileName name = JobFileName::New(table_, "parquet");
       current_ = FileRecord{name.ToString(), 0, 0};
@@ -162,6 +176,7 @@ class TableWriter {
     std::error_code ec;
     current_.bytes = static_cast<int64_t>(fs::file_size(dir_ / current_.name, ec));
     files_.push_back(current_);
+    FaultPoint("extract.after_file");
     file_.reset();
   }
 

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/fault.hpp"
 #include "common/logging.hpp"
 #include "io/file.hpp"
 #include "pipeline/stages.hpp"
@@ -92,7 +93,9 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
       try {
         fs::path file = pkg.MoveJob(name, JobState::kNew, JobState::kStarted);
         client.LoadJob(schema, plan, job.table, job.JobId(), file);
+        FaultPoint("load.after_job_commit");
         pkg.MoveJob(name, JobState::kStarted, JobState::kCompleted);
+        FaultPoint("load.after_job");
         int64_t rows = rows_of(name);
         std::error_code fec;
         int64_t bytes = static_cast<int64_t>(fs::file_size(pkg.JobPath(JobState::kCompleted, name), fec));
@@ -160,7 +163,9 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
           load_id, failed.size(), failed.front(), ctx.pipeline_name));
     }
   }
+  FaultPoint("load.before_complete");
   client.CompletePackage(schema, plan);
+  FaultPoint("load.after_complete");
   ctx.storage->CompleteLoad(load_id, package::PackageStatus::kLoaded);
   info.load_ids.push_back(load_id);
 }

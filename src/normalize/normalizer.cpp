@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/fault.hpp"
 #include "common/logging.hpp"
 #include "db/duckdb_conn.hpp"
 #include "io/file.hpp"
@@ -115,6 +116,7 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
           io::Fsync(tmp);
           io::RenameDurable(tmp, dst);
         }
+        FaultPoint("normalize.after_file");
         int64_t rows = state["files"].contains(name) ? state["files"][name].value("rows", 0) : 0;
         std::error_code ec;
         int64_t bytes = static_cast<int64_t>(fs::file_size(dst, ec));
@@ -151,6 +153,7 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
   out.WriteState(state);
   // The live schema is saved before the commit: merging the same package again is a no-op.
   live.SaveFile(schema_path);
+  FaultPoint("normalize.before_commit");
   ctx.storage->CommitNormalize(load_id);
 }
 
