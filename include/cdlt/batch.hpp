@@ -23,8 +23,8 @@ enum class PhysicalType : uint8_t {
   kInt128,
   kFloat,
   kDouble,
-  kDecimal,      ///< int128 unscaled value with precision/scale
-  kText,         ///< UTF-8
+  kDecimal,  ///< int128 unscaled value with precision/scale
+  kText,     ///< UTF-8
   kBinary,
   kJson,         ///< JSON text
   kDate,         ///< int32 days since 1970-01-01
@@ -84,7 +84,9 @@ class Column {
   void Reserve(size_t rows, size_t char_bytes = 0);
   void Clear();
   /// Approximate bytes held, for buffer accounting.
-  size_t ByteSize() const { return valid_.size() + data_.size() + offsets_.size() * 8 + chars_.size(); }
+  size_t ByteSize() const {
+    return valid_.size() + data_.size() + offsets_.size() * 8 + chars_.size();
+  }
 
   void AppendNull();
   template <typename T>

@@ -25,8 +25,10 @@ struct PipelineOptions {
   std::string destination;   ///< empty: config `destination`, else "duckdb"
   std::string dataset_name;  ///< empty: config `dataset_name`, else "<pipeline_name>_dataset"
   std::optional<bool> dev_mode;
-  std::filesystem::path pipelines_dir;  ///< empty: config `pipelines_dir`, else <data dir>/pipelines
-  /// Project folder whose .dlt/ holds config.toml and secrets.toml (empty: $DLT_PROJECT_DIR or cwd).
+  std::filesystem::path
+      pipelines_dir;  ///< empty: config `pipelines_dir`, else <data dir>/pipelines
+  /// Project folder whose .dlt/ holds config.toml and secrets.toml (empty: $DLT_PROJECT_DIR or
+  /// cwd).
   std::filesystem::path project_dir;
   /// Extra config files (`cdlt run FILE`), above config.toml.
   std::vector<std::filesystem::path> config_files;

@@ -39,7 +39,9 @@ class Error : public std::runtime_error {
   bool transient() const { return retry_ == Retry::kTransient; }
   /// The message without added context.
   const std::string& message() const { return message_; }
-  const char* what() const noexcept override { return full_.empty() ? message_.c_str() : full_.c_str(); }
+  const char* what() const noexcept override {
+    return full_.empty() ? message_.c_str() : full_.c_str();
+  }
 
   /// Add `name=value` context (pipeline, load_id, table, file...) and return *this for rethrow.
   Error& With(std::string_view name, std::string_view value);
@@ -67,7 +69,8 @@ template <typename... Args>
 /// package is aborted and the failed jobs' errors are stored beside their files.
 class FailedJobsError : public Error {
  public:
-  explicit FailedJobsError(std::string message) : Error(ErrorKind::kDestination, std::move(message)) {}
+  explicit FailedJobsError(std::string message)
+      : Error(ErrorKind::kDestination, std::move(message)) {}
 };
 
 /// An error carried across threads as a value.
@@ -82,11 +85,11 @@ struct ErrorData {
 
 }  // namespace cdlt
 
-#define CDLT_ASSERT(cond, why)                                                            \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      throw ::cdlt::Error(::cdlt::ErrorKind::kInternal,                                   \
-                          ::fmt::format("internal error: {} ({}:{}): {}", #cond, __FILE__, \
-                                        __LINE__, why));                                  \
-    }                                                                                     \
+#define CDLT_ASSERT(cond, why)                                                              \
+  do {                                                                                      \
+    if (!(cond)) {                                                                          \
+      throw ::cdlt::Error(                                                                  \
+          ::cdlt::ErrorKind::kInternal,                                                     \
+          ::fmt::format("internal error: {} ({}:{}): {}", #cond, __FILE__, __LINE__, why)); \
+    }                                                                                       \
   } while (0)

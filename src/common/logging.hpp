@@ -18,7 +18,8 @@ void Write(Level level, std::string_view message);
 
 template <typename... Args>
 void Debug(fmt::format_string<Args...> f, Args&&... args) {
-  if (GetLevel() <= Level::kDebug) Write(Level::kDebug, fmt::format(f, std::forward<Args>(args)...));
+  if (GetLevel() <= Level::kDebug)
+    Write(Level::kDebug, fmt::format(f, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void Info(fmt::format_string<Args...> f, Args&&... args) {
@@ -32,7 +33,8 @@ void Warn(fmt::format_string<Args...> f, Args&&... args) {
 }
 template <typename... Args>
 void Error(fmt::format_string<Args...> f, Args&&... args) {
-  if (GetLevel() <= Level::kError) Write(Level::kError, fmt::format(f, std::forward<Args>(args)...));
+  if (GetLevel() <= Level::kError)
+    Write(Level::kError, fmt::format(f, std::forward<Args>(args)...));
 }
 
 }  // namespace cdlt::log

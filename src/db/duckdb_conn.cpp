@@ -169,7 +169,8 @@ void AppendVector(duckdb_vector vec, idx_t rows, Column& col) {
         break;
       case PhysicalType::kInt128: {
         const auto& h = static_cast<const duckdb_hugeint*>(data)[r];
-        col.Append(static_cast<__int128>((static_cast<unsigned __int128>(h.upper) << 64) | h.lower));
+        col.Append(
+            static_cast<__int128>((static_cast<unsigned __int128>(h.upper) << 64) | h.lower));
         break;
       }
       case PhysicalType::kDecimal: {
@@ -212,8 +213,8 @@ void AppendVector(duckdb_vector vec, idx_t rows, Column& col) {
 // ---------------------------------------------------------------------------------------------
 // DuckDatabase / DuckConnection
 
-std::shared_ptr<DuckDatabase> DuckDatabase::Open(const std::string& path, const DuckOptions& options,
-                                                 ErrorKind kind) {
+std::shared_ptr<DuckDatabase> DuckDatabase::Open(const std::string& path,
+                                                 const DuckOptions& options, ErrorKind kind) {
   duckdb_config config = nullptr;
   duckdb_create_config(&config);
   if (options.threads > 0) {
@@ -304,7 +305,8 @@ TextRows DuckConnection::QueryText(std::string_view sql, std::string_view what) 
   return out;
 }
 
-std::optional<std::string> DuckConnection::QueryScalar(std::string_view sql, std::string_view what) {
+std::optional<std::string> DuckConnection::QueryScalar(std::string_view sql,
+                                                       std::string_view what) {
   TextRows rows = QueryText(sql, what);
   if (rows.rows.empty() || rows.columns.empty()) return std::nullopt;
   return rows.rows[0][0];
@@ -521,7 +523,8 @@ void StreamFunction(duckdb_function_info info, duckdb_data_chunk output) {
   size_t from = 0;
   {
     std::unique_lock lock(state->mutex);
-    state->cv.wait(lock, [&] { return !state->queue.empty() || state->finished || state->aborted; });
+    state->cv.wait(lock,
+                   [&] { return !state->queue.empty() || state->finished || state->aborted; });
     if (state->aborted) {
       duckdb_function_set_error(info, "write aborted");
       return;

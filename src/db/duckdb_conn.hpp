@@ -29,7 +29,8 @@ struct DuckOptions {
 class DuckDatabase {
  public:
   /// `kind` is the error kind used when opening fails (a destination file vs. a scratch database).
-  static std::shared_ptr<DuckDatabase> Open(const std::string& path, const DuckOptions& options = {},
+  static std::shared_ptr<DuckDatabase> Open(const std::string& path,
+                                            const DuckOptions& options = {},
                                             ErrorKind kind = ErrorKind::kDestination);
   ~DuckDatabase();
   DuckDatabase(const DuckDatabase&) = delete;
@@ -52,7 +53,8 @@ struct TextRows {
 /// One connection; not thread-safe, use one per thread.
 class DuckConnection {
  public:
-  explicit DuckConnection(std::shared_ptr<DuckDatabase> db, ErrorKind kind = ErrorKind::kDestination);
+  explicit DuckConnection(std::shared_ptr<DuckDatabase> db,
+                          ErrorKind kind = ErrorKind::kDestination);
   ~DuckConnection();
   DuckConnection(const DuckConnection&) = delete;
   DuckConnection& operator=(const DuckConnection&) = delete;
@@ -64,12 +66,13 @@ class DuckConnection {
   /// Single value of a one-row, one-column query, as text; nullopt for NULL or no row.
   std::optional<std::string> QueryScalar(std::string_view sql, std::string_view what = {});
   /// Stream a query's result as batches of up to `batch_rows` rows (multiples of DuckDB's vector
-  /// size). Column types outside cdlt's physical types must be cast in the SQL (see ScanSelectList).
+  /// size). Column types outside cdlt's physical types must be cast in the SQL (see
+  /// ScanSelectList).
   void StreamBatches(std::string_view sql, size_t batch_rows,
                      const std::function<void(Batch&)>& on_batch, std::string_view what = {});
-  /// A SELECT list over `relation` (a FROM-clause expression such as read_csv(...)) that casts every
-  /// column DuckDB may produce into one that maps to a cdlt physical type (unsigned → wider signed,
-  /// nested → JSON, intervals → text...).
+  /// A SELECT list over `relation` (a FROM-clause expression such as read_csv(...)) that casts
+  /// every column DuckDB may produce into one that maps to a cdlt physical type (unsigned → wider
+  /// signed, nested → JSON, intervals → text...).
   std::string ScanSelectList(std::string_view relation, std::string_view what = {});
 
   _duckdb_connection* handle() const { return con_; }

@@ -370,8 +370,7 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
         e.With("resource", r->name());
         throw;
       } catch (const std::exception& e) {
-        throw Error(ErrorKind::kSource,
-                    fmt::format("resource {} failed: {}", r->name(), e.what()));
+        throw Error(ErrorKind::kSource, fmt::format("resource {} failed: {}", r->name(), e.what()));
       }
     };
 
@@ -431,7 +430,8 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
     }
     for (const auto& [table, disposition] : run.tables_) {
       const TableMetrics& m = trace.tables[table];
-      bool seen_before = live.FindTable(table) != nullptr && live.FindTable(table)->HasCompleteColumns();
+      bool seen_before =
+          live.FindTable(table) != nullptr && live.FindTable(table)->HasCompleteColumns();
       // A replace resource without rows still empties a table that had data (dlt §8.2).
       if (m.rows == 0 && !(disposition == schema::WriteDisposition::kReplace && seen_before)) {
         if (m.rows == 0) trace.tables.erase(table);

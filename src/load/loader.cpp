@@ -26,7 +26,8 @@ dest::PackagePlan MakePlan(const package::LoadPackage& pkg) {
     for (const auto& [table, _] : state["tables"].items()) plan.tables.push_back(table);
   }
   if (state.contains("replace_tables")) {
-    for (const auto& t : state["replace_tables"]) plan.replace_tables.push_back(t.get<std::string>());
+    for (const auto& t : state["replace_tables"])
+      plan.replace_tables.push_back(t.get<std::string>());
   }
   if (state.contains("pipeline_state")) plan.pipeline_state = state["pipeline_state"];
   return plan;
@@ -98,7 +99,8 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
         FaultPoint("load.after_job");
         int64_t rows = rows_of(name);
         std::error_code fec;
-        int64_t bytes = static_cast<int64_t>(fs::file_size(pkg.JobPath(JobState::kCompleted, name), fec));
+        int64_t bytes =
+            static_cast<int64_t>(fs::file_size(pkg.JobPath(JobState::kCompleted, name), fec));
         std::lock_guard lock(mutex);
         TableMetrics& m = trace.tables[job.table];
         m.rows += rows;
@@ -157,10 +159,10 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
     if (ctx.raise_on_failed_jobs) {
       // Nothing of an aborted package is recorded in _dlt_loads; its rows stay uncommitted.
       ctx.storage->CompleteLoad(load_id, package::PackageStatus::kAborted);
-      throw FailedJobsError(fmt::format(
-          "load package {} aborted: {} job(s) failed; first: {} (see `cdlt pipeline {} "
-          "failed-jobs`)",
-          load_id, failed.size(), failed.front(), ctx.pipeline_name));
+      throw FailedJobsError(
+          fmt::format("load package {} aborted: {} job(s) failed; first: {} (see `cdlt pipeline {} "
+                      "failed-jobs`)",
+                      load_id, failed.size(), failed.front(), ctx.pipeline_name));
     }
   }
   FaultPoint("load.before_complete");

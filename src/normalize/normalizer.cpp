@@ -104,15 +104,16 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
             con = std::make_unique<db::DuckConnection>(scratch, ErrorKind::kIo);
           }
           std::string extra;
-          if (ctx.add_dlt_load_id) extra += fmt::format(", {} AS _dlt_load_id", db::QuoteLiteral(load_id));
+          if (ctx.add_dlt_load_id)
+            extra += fmt::format(", {} AS _dlt_load_id", db::QuoteLiteral(load_id));
           if (ctx.add_dlt_id) extra += ", replace(gen_random_uuid()::VARCHAR, '-', '') AS _dlt_id";
           fs::path tmp = dst;
           tmp += ".tmp-normalize";
-          con->Execute(fmt::format("COPY (SELECT *{} FROM read_parquet({})) TO {} (FORMAT parquet, "
-                                   "COMPRESSION zstd)",
-                                   extra, db::QuoteLiteral(src.string()),
-                                   db::QuoteLiteral(tmp.string())),
-                       fmt::format("normalizing {}", src.string()));
+          con->Execute(
+              fmt::format("COPY (SELECT *{} FROM read_parquet({})) TO {} (FORMAT parquet, "
+                          "COMPRESSION zstd)",
+                          extra, db::QuoteLiteral(src.string()), db::QuoteLiteral(tmp.string())),
+              fmt::format("normalizing {}", src.string()));
           io::Fsync(tmp);
           io::RenameDurable(tmp, dst);
         }
@@ -147,9 +148,8 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
 
   live.SaveFile(out.SchemaPath());
   io::WriteFileAtomic(out.dir() / "schema_updates.json", updates.dump(2));
-  state["normalized_at"] = std::chrono::duration<double>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  state["normalized_at"] =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   out.WriteState(state);
   // The live schema is saved before the commit: merging the same package again is a no-op.
   live.SaveFile(schema_path);

@@ -271,7 +271,8 @@ void PackageStorage::Recover() const {
       fs::remove_all(e.path(), ec);
     }
   }
-  for (const auto& id : ListIn(root_ / "load" / "new")) fs::remove_all(root_ / "load" / "new" / id, ec);
+  for (const auto& id : ListIn(root_ / "load" / "new"))
+    fs::remove_all(root_ / "load" / "new" / id, ec);
   for (const auto& id : ListNormalized()) {
     fs::remove_all(root_ / "normalize" / "extracted" / id, ec);
   }

@@ -5,11 +5,10 @@
 // change is one durable rename, so a crash at any point leaves a state the next run can finish.
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace cdlt::package {
 
@@ -40,7 +39,8 @@ std::string_view PackageStatusName(PackageStatus status);
 /// One package folder.
 class LoadPackage {
  public:
-  LoadPackage(fs::path dir, std::string load_id) : dir_(std::move(dir)), load_id_(std::move(load_id)) {}
+  LoadPackage(fs::path dir, std::string load_id)
+      : dir_(std::move(dir)), load_id_(std::move(load_id)) {}
 
   const fs::path& dir() const { return dir_; }
   const std::string& load_id() const { return load_id_; }

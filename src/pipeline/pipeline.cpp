@@ -136,7 +136,8 @@ class PipelineImpl {
 
   schema::Schema LoadSchema(const std::string& schema_name) const {
     std::error_code ec;
-    if (fs::exists(SchemaPath(schema_name), ec)) return schema::Schema::LoadFile(SchemaPath(schema_name));
+    if (fs::exists(SchemaPath(schema_name), ec))
+      return schema::Schema::LoadFile(SchemaPath(schema_name));
     return schema::Schema::New(schema_name);
   }
 
@@ -150,7 +151,8 @@ class PipelineImpl {
   std::optional<nlohmann::json> NextStateRow(const std::string& schema_name) {
     nlohmann::json& s = local_state;
     nlohmann::json names = s.value("schema_names", nlohmann::json::array());
-    if (std::find(names.begin(), names.end(), schema_name) == names.end()) names.push_back(schema_name);
+    if (std::find(names.begin(), names.end(), schema_name) == names.end())
+      names.push_back(schema_name);
     std::sort(names.begin(), names.end());
     s["schema_names"] = names;
     s["pipeline_name"] = name;
@@ -173,17 +175,12 @@ class PipelineImpl {
     s["_local"]["_last_extracted_hash"] = hash;
     nlohmann::json doc = s;
     doc.erase("_local");
-    return nlohmann::json{{"version", s["_state_version"]},
-                          {"engine_version", 4},
-                          {"pipeline_name", name},
-                          {"state", ZlibBase64(doc.dump())},
-                          {"version_hash", hash},
-                          {"_dlt_id", io::RandomHex(7)}};
+    return nlohmann::json{{"version", s["_state_version"]}, {"engine_version", 4},
+                          {"pipeline_name", name},          {"state", ZlibBase64(doc.dump())},
+                          {"version_hash", hash},           {"_dlt_id", io::RandomHex(7)}};
   }
 
-  void SaveLocalState() {
-    io::WriteFileAtomic(working_dir / "state.json", local_state.dump(2));
-  }
+  void SaveLocalState() { io::WriteFileAtomic(working_dir / "state.json", local_state.dump(2)); }
 };
 
 Pipeline Pipeline::Create(const PipelineOptions& options) {
@@ -288,7 +285,8 @@ Pipeline Pipeline::Create(const PipelineOptions& options) {
   ctx.working_dir = impl->working_dir;
   ctx.storage = impl->storage.get();
   ctx.naming = impl->naming.get();
-  ctx.extract_workers = static_cast<int>(cfg.GetIntInRange({"extract"}, "workers", 1, 256).value_or(5));
+  ctx.extract_workers =
+      static_cast<int>(cfg.GetIntInRange({"extract"}, "workers", 1, 256).value_or(5));
   ctx.normalize_workers =
       static_cast<int>(cfg.GetIntInRange({"normalize"}, "workers", 1, 256).value_or(1));
   ctx.load_workers = static_cast<int>(cfg.GetIntInRange({"load"}, "workers", 1, 256).value_or(20));
@@ -312,7 +310,8 @@ Pipeline Pipeline::Create(const PipelineOptions& options) {
   }
   if (!impl->local_state.is_object()) impl->local_state = nlohmann::json::object();
   if (!impl->local_state.contains("_local")) {
-    impl->local_state["_local"] = {{"first_run", true}, {"initial_cwd", impl->project_dir.string()}};
+    impl->local_state["_local"] = {{"first_run", true},
+                                   {"initial_cwd", impl->project_dir.string()}};
   }
   return Pipeline(std::move(impl));
 }
@@ -398,7 +397,8 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
     auto normalize_pending = [&] {
       for (const auto& id : impl.storage->ListExtracted()) {
         RunStep(impl, trace, "normalize", [&](StepTrace& s) {
-          std::string schema_name = schema::Schema::LoadFile(impl.storage->Extracted(id).SchemaPath()).name();
+          std::string schema_name =
+              schema::Schema::LoadFile(impl.storage->Extracted(id).SchemaPath()).name();
           schema::Schema live = impl.LoadSchema(schema_name);
           pipeline::Normalize(impl.ctx, id, live, impl.SchemaPath(schema_name), s);
         });
@@ -420,9 +420,8 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
       get_client();
       schema::Schema live = impl.LoadSchema(source->name);
       auto state_row = impl.NextStateRow(source->name);
-      RunStep(impl, trace, "extract", [&](StepTrace& s) {
-        pipeline::Extract(impl.ctx, *source, live, state_row, s);
-      });
+      RunStep(impl, trace, "extract",
+              [&](StepTrace& s) { pipeline::Extract(impl.ctx, *source, live, state_row, s); });
       impl.local_state["_local"]["first_run"] = false;
       impl.local_state["_local"]["_last_extracted_at"] = NowSeconds();
       impl.SaveLocalState();

@@ -8,7 +8,8 @@
 
 namespace cdlt::pipeline {
 
-Progress::Progress(ProgressMode mode, double log_interval_s) : mode_(mode), interval_s_(log_interval_s) {
+Progress::Progress(ProgressMode mode, double log_interval_s)
+    : mode_(mode), interval_s_(log_interval_s) {
   if (mode_ == ProgressMode::kAuto) {
     mode_ = isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kLog;
   }
@@ -57,7 +58,8 @@ void Progress::EndStage() {
 }
 
 std::string Progress::Line() {
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start_).count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start_).count();
   std::string line = fmt::format("{} {:.1f}s", stage_, secs);
   if (files_total_ > 0) line += fmt::format(" files {}/{}", files_done_, files_total_);
   int shown = 0;

@@ -1,5 +1,4 @@
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "cdlt/pipeline.hpp"
@@ -31,7 +30,8 @@ std::string FormatBytes(double bytes) {
     bytes /= 1024;
     ++u;
   }
-  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u]) : fmt::format("{:.1f} {}", bytes, units[u]);
+  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u])
+                : fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
 }  // namespace
@@ -109,9 +109,9 @@ std::string RunTrace::ToJson() const {
   j["notes"] = notes;
   j["steps"] = nlohmann::json::array();
   for (const auto& s : steps) {
-    nlohmann::json sj = {{"step", s.step},         {"started_at", s.started_at},
-                         {"finished_at", s.finished_at}, {"failed", s.failed},
-                         {"error", s.error},       {"load_ids", s.load_ids}};
+    nlohmann::json sj = {
+        {"step", s.step},     {"started_at", s.started_at}, {"finished_at", s.finished_at},
+        {"failed", s.failed}, {"error", s.error},           {"load_ids", s.load_ids}};
     sj["tables"] = nlohmann::json::object();
     for (const auto& [t, m] : s.tables) {
       sj["tables"][t] = {{"rows", m.rows}, {"files", m.files}, {"bytes", m.bytes}};

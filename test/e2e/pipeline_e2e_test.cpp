@@ -96,26 +96,30 @@ TEST(PipelineE2E, CsvAndParquetLoadWithRightRowsAndTypes) {
       p.db(),
       "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='ds' "
       "AND table_name='people' ORDER BY ordinal_position");
-  std::vector<std::string> expected_people = {"person_id|BIGINT",  "full_name|VARCHAR",
-                                              "height|DOUBLE",      "born|DATE",
-                                              "active|BOOLEAN",     "last_seen|TIMESTAMP"};
+  std::vector<std::string> expected_people = {"person_id|BIGINT", "full_name|VARCHAR",
+                                              "height|DOUBLE",    "born|DATE",
+                                              "active|BOOLEAN",   "last_seen|TIMESTAMP"};
   EXPECT_EQ(people_types, expected_people);
-  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT full_name || '/' || height || '/' || born || '/' || "
-                                    "active FROM ds.people WHERE person_id = 7"),
+  EXPECT_EQ(QueryDuckScalar(p.db(),
+                            "SELECT full_name || '/' || height || '/' || born || '/' || "
+                            "active FROM ds.people WHERE person_id = 7"),
             "Name, 7/157.5/1997-08-17/false");
   auto score_types = QueryDuck(
       p.db(),
       "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='ds' "
       "AND table_name='scores' ORDER BY ordinal_position");
   std::vector<std::string> expected_scores = {
-      "id|BIGINT",   "amount|DECIMAL(10,2)", "small|SMALLINT", "label|VARCHAR",
-      "at|TIMESTAMP WITH TIME ZONE", "uid|VARCHAR", "maybe|BIGINT"};
+      "id|BIGINT",     "amount|DECIMAL(10,2)",        "small|SMALLINT",
+      "label|VARCHAR", "at|TIMESTAMP WITH TIME ZONE", "uid|VARCHAR",
+      "maybe|BIGINT"};
   EXPECT_EQ(score_types, expected_scores);
-  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT sum(amount) || '/' || count(maybe) || '/' || "
-                                    "count(DISTINCT uid) FROM ds.scores"),
+  EXPECT_EQ(QueryDuckScalar(p.db(),
+                            "SELECT sum(amount) || '/' || count(maybe) || '/' || "
+                            "count(DISTINCT uid) FROM ds.scores"),
             "624375.00/666/1000");
-  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT label || ' ' || strftime(\"at\" AT TIME ZONE 'UTC', "
-                                    "'%Y-%m-%d %H:%M:%S') FROM ds.scores WHERE id = 61"),
+  EXPECT_EQ(QueryDuckScalar(p.db(),
+                            "SELECT label || ' ' || strftime(\"at\" AT TIME ZONE 'UTC', "
+                            "'%Y-%m-%d %H:%M:%S') FROM ds.scores WHERE id = 61"),
             "txt61 2024-01-01 00:01:01");
 }
 
@@ -127,16 +131,19 @@ TEST(PipelineE2E, DltLoadsGetsOneRowPerRunAndAppendTwiceIsTwoCopies) {
   ASSERT_EQ(p.Run().exit_code, 0);
   EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) FROM ds.people"), "100");
   EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(DISTINCT person_id) FROM ds.people"), "50");
-  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) || '/' || count(DISTINCT load_id) || '/' || "
-                                    "max(status) || '/' || any_value(schema_name) FROM ds._dlt_loads"),
+  EXPECT_EQ(QueryDuckScalar(p.db(),
+                            "SELECT count(*) || '/' || count(DISTINCT load_id) || '/' || "
+                            "max(status) || '/' || any_value(schema_name) FROM ds._dlt_loads"),
             "2/2/0/filesystem");
   // _dlt_version holds the schema; _dlt_pipeline_state the state row of the first run.
   EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) FROM ds._dlt_version"), "1");
-  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) || '/' || any_value(pipeline_name) FROM "
-                                    "ds._dlt_pipeline_state"),
+  EXPECT_EQ(QueryDuckScalar(p.db(),
+                            "SELECT count(*) || '/' || any_value(pipeline_name) FROM "
+                            "ds._dlt_pipeline_state"),
             "1/e2e");
-  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) FROM ds._dlt_loads l JOIN "
-                                    "ds._dlt_version v ON l.schema_version_hash = v.version_hash"),
+  EXPECT_EQ(QueryDuckScalar(p.db(),
+                            "SELECT count(*) FROM ds._dlt_loads l JOIN "
+                            "ds._dlt_version v ON l.schema_version_hash = v.version_hash"),
             "2");
 }
 
@@ -160,8 +167,9 @@ TEST(PipelineE2E, ParallelWorkersWriteSeveralFilesPerTableAndLoadThemAll) {
   p.WriteScores(6000, 3);
   auto r = p.Run({{"EXTRACT__WORKERS", "4"}, {"NORMALIZE__WORKERS", "2"}, {"LOAD__WORKERS", "4"}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) || '/' || count(DISTINCT person_id) FROM "
-                                    "ds.people"),
+  EXPECT_EQ(QueryDuckScalar(p.db(),
+                            "SELECT count(*) || '/' || count(DISTINCT person_id) FROM "
+                            "ds.people"),
             "5000/5000");
   EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) || '/' || count(DISTINCT id) FROM ds.scores"),
             "6000/6000");
@@ -188,7 +196,8 @@ TEST(PipelineE2E, ParallelWorkersWriteSeveralFilesPerTableAndLoadThemAll) {
 TEST(PipelineE2E, EnvironmentBeatsConfigAndPipelinePrefixComesFirst) {
   Project p;
   p.WritePeople(5);
-  auto r = p.Run({{"PIPELINE__DATASET_NAME", "from_env"}, {"E2E__PIPELINE__DATASET_NAME", "from_prefixed_env"}});
+  auto r = p.Run({{"PIPELINE__DATASET_NAME", "from_env"},
+                  {"E2E__PIPELINE__DATASET_NAME", "from_prefixed_env"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) FROM from_prefixed_env.people"), "5");
   auto r2 = p.Run({{"PIPELINE__DATASET_NAME", "from_env"}});
@@ -207,7 +216,8 @@ TEST(PipelineE2E, MalformedCsvStopsWithFileAndLineAndKeepsEarlierLoads) {
   p.WritePeople(20);
   ASSERT_EQ(p.Run().exit_code, 0);
   std::string csv = "Person ID,Full Name,Height,Born,Active,Last Seen\n";
-  for (int i = 0; i < 40; ++i) csv += fmt::format("{},n,1.5,1990-01-01,true,2024-01-01 00:00:00\n", i);
+  for (int i = 0; i < 40; ++i)
+    csv += fmt::format("{},n,1.5,1990-01-01,true,2024-01-01 00:00:00\n", i);
   csv += "41,n,1.5,1990-01-01,true,2024-01-01 00:00:00,one field too many\n";
   WriteText(p.dir() / "data/people/people.csv", csv);
   auto r = p.Run();
@@ -223,7 +233,8 @@ TEST(PipelineE2E, BadConfigurationFailsBeforeAnyWorkNamingTheKey) {
   p.WritePeople(5);
   auto bad_dest = p.Run({{"PIPELINE__DESTINATION", "nowhere"}});
   EXPECT_EQ(bad_dest.exit_code, 2);
-  EXPECT_NE(bad_dest.err.find("unknown destination \"nowhere\""), std::string::npos) << bad_dest.err;
+  EXPECT_NE(bad_dest.err.find("unknown destination \"nowhere\""), std::string::npos)
+      << bad_dest.err;
   auto bad_source = p.Run({{"PIPELINE__SOURCE", "ftp"}});
   EXPECT_EQ(bad_source.exit_code, 2);
   EXPECT_NE(bad_source.err.find("unknown source \"ftp\""), std::string::npos) << bad_source.err;
@@ -262,7 +273,8 @@ TEST(PipelineE2E, CppApiRunsACustomResourceWithHints) {
   Source source{"numbers", {}};
   Resource squares("Squares", [](Emitter& out) {
     for (int page = 0; page < 10; ++page) {
-      Batch batch(Fields{{"N", {PhysicalType::kInt64}, false}, {"Square Value", {PhysicalType::kDouble}}});
+      Batch batch(
+          Fields{{"N", {PhysicalType::kInt64}, false}, {"Square Value", {PhysicalType::kDouble}}});
       for (int i = 0; i < 100; ++i) {
         int64_t n = page * 100 + i;
         batch.column(0).Append<int64_t>(n);
@@ -277,8 +289,9 @@ TEST(PipelineE2E, CppApiRunsACustomResourceWithHints) {
   EXPECT_FALSE(info.has_failed_jobs);
   ASSERT_EQ(info.load_ids.size(), 1u);
   fs::path db = dir / "api_e2e.duckdb";
-  EXPECT_EQ(QueryDuckScalar(db, "SELECT count(*) || '/' || max(n) || '/' || max(square_value) FROM "
-                                "api_e2e_dataset.squares"),
+  EXPECT_EQ(QueryDuckScalar(db,
+                            "SELECT count(*) || '/' || max(n) || '/' || max(square_value) FROM "
+                            "api_e2e_dataset.squares"),
             "300/299/89401.0");
   auto trace = pipeline.last_trace();
   ASSERT_TRUE(trace.has_value());

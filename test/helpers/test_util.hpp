@@ -50,13 +50,13 @@ std::string QueryDuckScalar(const fs::path& database, const std::string& sql);
 }  // namespace cdlt::test
 
 /// Assert that `expr` throws cdlt::Error of `kind` whose message contains `substr`.
-#define EXPECT_CDLT_ERROR(expr, error_kind, substr)                                        \
-  do {                                                                                     \
-    try {                                                                                  \
-      expr;                                                                                \
-      ADD_FAILURE() << "expected cdlt::Error from " #expr;                                 \
-    } catch (const ::cdlt::Error& e) {                                                     \
-      EXPECT_EQ(e.kind(), error_kind) << e.what();                                         \
-      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos) << e.what();        \
-    }                                                                                      \
+#define EXPECT_CDLT_ERROR(expr, error_kind, substr)                                 \
+  do {                                                                              \
+    try {                                                                           \
+      expr;                                                                         \
+      ADD_FAILURE() << "expected cdlt::Error from " #expr;                          \
+    } catch (const ::cdlt::Error& e) {                                              \
+      EXPECT_EQ(e.kind(), error_kind) << e.what();                                  \
+      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos) << e.what(); \
+    }                                                                               \
   } while (0)

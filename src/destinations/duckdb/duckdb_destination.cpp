@@ -146,10 +146,10 @@ bool DuckDbClient::TableExists(db::DuckConnection& con, const std::string& schem
 void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& schema_name,
                                 const schema::Table& table) {
   std::string qualified = QuoteIdent(schema_name) + "." + QuoteIdent(table.name);
-  auto existing = con.QueryText(fmt::format(
-      "SELECT column_name FROM information_schema.columns WHERE table_schema = {} AND "
-      "table_name = {}",
-      QuoteLiteral(schema_name), QuoteLiteral(table.name)));
+  auto existing = con.QueryText(
+      fmt::format("SELECT column_name FROM information_schema.columns WHERE table_schema = {} AND "
+                  "table_name = {}",
+                  QuoteLiteral(schema_name), QuoteLiteral(table.name)));
   std::string what = fmt::format("table {}", qualified);
   if (existing.rows.empty()) {
     std::string cols;
@@ -167,9 +167,9 @@ void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& sche
   for (const auto& c : table.columns) {
     if (!c.complete() || have.count(c.name)) continue;
     // Added columns are nullable: rows already in the table have no value for them.
-    con.Execute(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", qualified, QuoteIdent(c.name),
-                            SqlType(c)),
-                what);
+    con.Execute(
+        fmt::format("ALTER TABLE {} ADD COLUMN {} {}", qualified, QuoteIdent(c.name), SqlType(c)),
+        what);
   }
 }
 
@@ -198,12 +198,12 @@ void DuckDbClient::InitPackage(const schema::Schema& schema, const PackagePlan& 
                     Qualified("_dlt_version"), QuoteLiteral(schema.version_hash()),
                     QuoteLiteral(schema.name())));
     if (!known || *known == "0") {
-      con.Execute(fmt::format("INSERT INTO {} (version, engine_version, inserted_at, schema_name, "
-                              "version_hash, schema) VALUES ({}, 11, now(), {}, {}, {})",
-                              Qualified("_dlt_version"), schema.version(),
-                              QuoteLiteral(schema.name()), QuoteLiteral(schema.version_hash()),
-                              QuoteLiteral(schema.ToJson().dump())),
-                  what);
+      con.Execute(
+          fmt::format("INSERT INTO {} (version, engine_version, inserted_at, schema_name, "
+                      "version_hash, schema) VALUES ({}, 11, now(), {}, {}, {})",
+                      Qualified("_dlt_version"), schema.version(), QuoteLiteral(schema.name()),
+                      QuoteLiteral(schema.version_hash()), QuoteLiteral(schema.ToJson().dump())),
+          what);
     }
     if (!plan.replace_tables.empty()) {
       con.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdent(staging_)), what);
