@@ -3,7 +3,7 @@ BUILD_DIR ?= build/release
 ASAN_DIR ?= build/asan
 JOBS ?= $(shell nproc)
 
-.PHONY: deps configure build test test-release test-asan format format-check demo bench clean
+.PHONY: deps configure build test test-release test-asan format format-check demo clean
 
 deps:
 	@scripts/install_deps.sh
@@ -35,10 +35,6 @@ format-check: deps
 ## demo: the main job on sample data it creates
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)/cdlt
-
-bench: deps
-	@cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCDLT_BUILD_BENCH=ON >/dev/null
-	@cmake --build build/bench -j $(JOBS)
 
 clean:
 	rm -rf build
