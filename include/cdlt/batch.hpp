@@ -104,6 +104,8 @@ class Column {
   void AppendBool(bool value) { Append<uint8_t>(value ? 1 : 0); }
   /// Copy row `row` of `other` (same type) to the end of this column.
   void AppendFrom(const Column& other, size_t row);
+  /// Copy rows [from, from + count) of `other` (same type) to the end, in bulk.
+  void AppendRange(const Column& other, size_t from, size_t count);
 
  private:
   ColumnType type_;

@@ -118,6 +118,23 @@ void Column::AppendFrom(const Column& other, size_t row) {
   }
 }
 
+void Column::AppendRange(const Column& other, size_t from, size_t count) {
+  valid_.insert(valid_.end(), other.valid_.begin() + from, other.valid_.begin() + from + count);
+  if (other.null_count_ > 0) {
+    for (size_t r = from; r < from + count; ++r) null_count_ += other.valid_[r] == 0 ? 1 : 0;
+  }
+  if (IsVarWidth(type_.id)) {
+    uint64_t begin = other.offsets_[from];
+    uint64_t shift = chars_.size() - begin;
+    chars_.append(other.chars_, begin, other.offsets_[from + count] - begin);
+    for (size_t r = from + 1; r <= from + count; ++r) offsets_.push_back(other.offsets_[r] + shift);
+  } else {
+    size_t w = FixedWidth(type_.id);
+    data_.insert(data_.end(), other.data_.begin() + from * w,
+                 other.data_.begin() + (from + count) * w);
+  }
+}
+
 Batch::Batch(Fields fields) : fields_(std::make_shared<Fields>(std::move(fields))) {
   columns_.reserve(fields_->size());
   for (const auto& f : *fields_) columns_.emplace_back(f.type);
@@ -140,8 +157,7 @@ Batch Batch::Slice(size_t offset, size_t length) const {
   Batch out(*fields_);
   size_t end = std::min(num_rows(), offset + length);
   for (size_t c = 0; c < columns_.size(); ++c) {
-    out.columns_[c].Reserve(end - offset);
-    for (size_t r = offset; r < end; ++r) out.columns_[c].AppendFrom(columns_[c], r);
+    out.columns_[c].AppendRange(columns_[c], offset, end - offset);
   }
   return out;
 }

@@ -112,9 +112,7 @@ class TableWriter {
     }
     if (!pending_) pending_ = std::make_unique<Batch>(batch.fields());
     for (size_t c = 0; c < batch.num_columns(); ++c) {
-      for (size_t r = 0; r < batch.num_rows(); ++r) {
-        pending_->column(c).AppendFrom(batch.column(c), r);
-      }
+      pending_->column(c).AppendRange(batch.column(c), 0, batch.num_rows());
     }
     if (static_cast<int64_t>(pending_->num_rows()) >= config_.buffer_max_items) FlushLocked();
   }
@@ -138,22 +136,24 @@ class TableWriter {
     WriteToFile(batch);
   }
 
+  /// Unlike dlt, a batch larger than what the open file may still take is split at the file
+  /// boundary, so file_max_items holds exactly. Each piece is copied once from the original.
   void WriteToFile(std::shared_ptr<const Batch> batch) {
-    // Parquet has one column set per file: a change of columns starts a new file.
-    if (file_ && file_fields_ != batch->fields()) CloseFile();
-    // Unlike dlt, a batch larger than what the file may still take is split at the boundary, so
-    // file_max_items holds exactly.
-    if (config_.file_max_items) {
-      int64_t room = *config_.file_max_items - (file_ ? current_.rows : 0);
-      if (static_cast<int64_t>(batch->num_rows()) > room) {
-        size_t cut = static_cast<size_t>(room);
-        auto head = std::make_shared<const Batch>(batch->Slice(0, cut));
-        auto tail = std::make_shared<const Batch>(batch->Slice(cut, batch->num_rows() - cut));
-        WriteToFile(head);
-        WriteToFile(tail);
-        return;
+    size_t rows = batch->num_rows();
+    size_t offset = 0;
+    while (offset < rows) {
+      // Parquet has one column set per file: a change of columns starts a new file.
+      if (file_ && file_fields_ != batch->fields()) CloseFile();
+      size_t take = rows - offset;
+      if (config_.file_max_items) {
+        take = std::min<size_t>(take, *config_.file_max_items - (file_ ? current_.rows : 0));
       }
+      WritePiece(take == rows ? batch : std::make_shared<const Batch>(batch->Slice(offset, take)));
+      offset += take;
     }
+  }
+
+  void WritePiece(std::shared_ptr<const Batch> batch) {
     if (!file_) {
       JobFileName name = JobFileName::New(table_, "parquet");
       current_ = FileRecord{name.ToString(), 0, 0};
@@ -434,7 +434,7 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
           live.FindTable(table) != nullptr && live.FindTable(table)->HasCompleteColumns();
       // A replace resource without rows still empties a table that had data (dlt §8.2).
       if (m.rows == 0 && !(disposition == schema::WriteDisposition::kReplace && seen_before)) {
-        if (m.rows == 0) trace.tables.erase(table);
+        trace.tables.erase(table);
         continue;
       }
       tables[table] = {{"rows", m.rows},

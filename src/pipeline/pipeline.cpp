@@ -337,7 +337,7 @@ namespace {
 
 /// Runs one step, recording it in the trace whether it succeeds or throws.
 template <typename Fn>
-void RunStep(PipelineImpl& impl, RunTrace& trace, const std::string& step, Fn&& fn) {
+void RunStep(RunTrace& trace, const std::string& step, Fn&& fn) {
   StepTrace s;
   s.step = step;
   s.started_at = NowSeconds();
@@ -359,7 +359,6 @@ void RunStep(PipelineImpl& impl, RunTrace& trace, const std::string& step, Fn&& 
     trace.steps.push_back(std::move(s));
     throw;
   }
-  (void)impl;
 }
 
 LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
@@ -396,7 +395,7 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
     }
     auto normalize_pending = [&] {
       for (const auto& id : impl.storage->ListExtracted()) {
-        RunStep(impl, trace, "normalize", [&](StepTrace& s) {
+        RunStep(trace, "normalize", [&](StepTrace& s) {
           std::string schema_name =
               schema::Schema::LoadFile(impl.storage->Extracted(id).SchemaPath()).name();
           schema::Schema live = impl.LoadSchema(schema_name);
@@ -406,7 +405,7 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
     };
     auto load_pending = [&] {
       for (const auto& id : impl.storage->ListNormalized()) {
-        RunStep(impl, trace, "load", [&](StepTrace& s) {
+        RunStep(trace, "load", [&](StepTrace& s) {
           pipeline::Load(impl.ctx, id, get_client(), s, info);
           trace.loaded_packages.push_back(id);
         });
@@ -420,7 +419,7 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
       get_client();
       schema::Schema live = impl.LoadSchema(source->name);
       auto state_row = impl.NextStateRow(source->name);
-      RunStep(impl, trace, "extract",
+      RunStep(trace, "extract",
               [&](StepTrace& s) { pipeline::Extract(impl.ctx, *source, live, state_row, s); });
       impl.local_state["_local"]["first_run"] = false;
       impl.local_state["_local"]["_last_extracted_at"] = NowSeconds();

@@ -182,8 +182,9 @@ TEST(PipelineE2E, ParallelWorkersWriteSeveralFilesPerTableAndLoadThemAll) {
     if (name.rfind("people.", 0) == 0) ++people_jobs;
     if (name.rfind("scores.", 0) == 0) ++score_jobs;
   }
-  EXPECT_GE(people_jobs, 5);
-  EXPECT_GE(score_jobs, 6);
+  // file_max_items is exact: 5000 rows → 7 × 700 + 300; 6000 rows → 8 × 700 + 400.
+  EXPECT_EQ(people_jobs, 8);
+  EXPECT_EQ(score_jobs, 9);
   EXPECT_TRUE(fs::is_empty(pkg / "new_jobs"));
   EXPECT_TRUE(fs::is_empty(pkg / "failed_jobs"));
   // The trace is saved as JSON and printed by `cdlt pipeline NAME trace`.
