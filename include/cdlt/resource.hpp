@@ -41,6 +41,22 @@ class Emitter {
   /// Yield one batch (a page). Returns false once the resource should stop (its limit was
   /// reached or the run is being cancelled); later batches are dropped.
   virtual bool Emit(Batch batch) = 0;
+
+  /// Run `parts` of this resource concurrently, each with its own Emitter (and its own stream of
+  /// files for the same table), on the calling thread plus extract workers that are free; returns
+  /// once all parts are done and rethrows the first error. A part that is not started when
+  /// another fails is skipped. The default runs the parts one after another.
+  virtual void EmitParallel(std::vector<std::function<void(Emitter&)>> parts) {
+    for (auto& part : parts) part(*this);
+  }
+  /// Threads the extract stage may give this resource at most (extract.workers); a source uses it
+  /// to decide how finely to split its work.
+  virtual int max_parallelism() const { return 1; }
+  /// The resource's add_limit (max batches), so a source can push it down (e.g. a SQL LIMIT).
+  virtual std::optional<int64_t> limit() const { return std::nullopt; }
+  /// The resource's hints as they stand when it runs (e.g. column hints that decide how a source
+  /// reads a column); nullptr when unknown.
+  virtual const ResourceHints* hints() const { return nullptr; }
 };
 
 using ResourceFn = std::function<void(Emitter&)>;

@@ -1,6 +1,8 @@
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -198,11 +200,60 @@ class ExtractRun {
   ExtractRun(const StageContext& ctx, const package::LoadPackage& pkg, const Source& source)
       : ctx_(ctx), pkg_(pkg), package_schema_(schema::Schema::New(source.name)) {}
 
-  TableWriter& Writer(const std::string& table) {
+  /// A new file stream for `table`; each emitter (a resource, or one part of it) has its own, so
+  /// parts of one table write their files concurrently.
+  TableWriter& NewWriter(const std::string& table) {
     std::lock_guard lock(mutex_);
-    auto& w = writers_[table];
-    if (!w) w = std::make_unique<TableWriter>(table, pkg_.dir() / "new_jobs", ctx_.extract_writer);
-    return *w;
+    auto& list = writers_[table];
+    list.push_back(
+        std::make_unique<TableWriter>(table, pkg_.dir() / "new_jobs", ctx_.extract_writer));
+    return *list.back();
+  }
+
+  // The task pool of extract.workers threads: resources, and the parts a resource hands to
+  // EmitParallel (queued in front so that free workers help a running resource first).
+  void PushTasks(std::vector<std::function<void()>> tasks, bool front) {
+    {
+      std::lock_guard lock(pool_mutex_);
+      if (front) {
+        for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) tasks_.push_front(std::move(*it));
+      } else {
+        for (auto& t : tasks) tasks_.push_back(std::move(t));
+      }
+    }
+    pool_cv_.notify_all();
+  }
+  /// Mark work that runs outside the pool (the sequential resources) so workers stay available
+  /// for its parts.
+  void BeginOutsideWork() {
+    std::lock_guard lock(pool_mutex_);
+    ++active_;
+  }
+  void EndOutsideWork() {
+    {
+      std::lock_guard lock(pool_mutex_);
+      --active_;
+    }
+    pool_cv_.notify_all();
+  }
+  void WorkerLoop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(pool_mutex_);
+        pool_cv_.wait(lock, [&] { return !tasks_.empty() || active_ == 0; });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+        ++active_;
+      }
+      task();  // tasks catch their own errors
+      {
+        std::lock_guard lock(pool_mutex_);
+        --active_;
+      }
+      pool_cv_.notify_all();
+    }
   }
 
   /// Record the columns of a batch for `table`, with the resource's hints on top.
@@ -282,23 +333,38 @@ class ExtractRun {
   const StageContext& ctx_;
   const package::LoadPackage& pkg_;
   std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<TableWriter>> writers_;
+  std::map<std::string, std::vector<std::unique_ptr<TableWriter>>> writers_;
+  std::mutex pool_mutex_;
+  std::condition_variable pool_cv_;
+  std::deque<std::function<void()>> tasks_;
+  int active_ = 0;
   std::map<std::string, schema::WriteDisposition> tables_;
   schema::Schema package_schema_;
 };
 
-/// The Emitter handed to one resource: applies the limit, normalizes column names once per
-/// distinct column set, and routes batches to the table's writer.
+/// The Emitter handed to one resource (or one part of it): applies the limit, normalizes column
+/// names once per distinct column set, and routes batches to its own file stream of the table.
 class ResourceEmitter : public Emitter {
  public:
-  ResourceEmitter(ExtractRun& run, const Resource& resource, std::string table)
-      : run_(run), resource_(resource), table_(std::move(table)), writer_(run.Writer(table_)) {}
+  /// Counters shared by a resource and its parts, so the limit holds across them.
+  struct Shared {
+    std::atomic<int64_t> emitted{0};
+    std::atomic<bool> stopped{false};
+  };
+
+  ResourceEmitter(ExtractRun& run, const Resource& resource, std::string table,
+                  std::shared_ptr<Shared> shared = std::make_shared<Shared>())
+      : run_(run),
+        resource_(resource),
+        table_(std::move(table)),
+        writer_(run.NewWriter(table_)),
+        shared_(std::move(shared)) {}
 
   bool Emit(Batch batch) override {
-    if (stopped_) return false;
-    ++emitted_;
-    if (resource_.limit() && emitted_ > *resource_.limit()) {
-      stopped_ = true;
+    if (shared_->stopped) return false;
+    int64_t emitted = ++shared_->emitted;
+    if (resource_.limit() && emitted > *resource_.limit()) {
+      shared_->stopped = true;
       return false;
     }
     if (batch.num_columns() > 0) {
@@ -319,22 +385,68 @@ class ResourceEmitter : public Emitter {
         if (run_.ctx_.progress) run_.ctx_.progress->AddRows(table_, rows);
       }
     }
-    if (resource_.limit() && emitted_ >= *resource_.limit()) {
-      stopped_ = true;
+    if (resource_.limit() && emitted >= *resource_.limit()) {
+      shared_->stopped = true;
       return false;
     }
     return true;
   }
+
+  void EmitParallel(std::vector<std::function<void(Emitter&)>> parts) override {
+    struct Group {
+      std::vector<std::function<void(Emitter&)>> parts;
+      std::unique_ptr<std::atomic<bool>[]> claimed;
+      std::mutex mutex;
+      std::condition_variable done_cv;
+      size_t remaining = 0;
+      std::atomic<bool> failed{false};
+      std::optional<ErrorData> error;
+    };
+    auto group = std::make_shared<Group>();
+    group->parts = std::move(parts);
+    group->remaining = group->parts.size();
+    group->claimed = std::make_unique<std::atomic<bool>[]>(group->parts.size());
+    auto run_part = [this, group](size_t i) {
+      if (group->claimed[i].exchange(true)) return;
+      if (!group->failed) {
+        try {
+          ResourceEmitter sub(run_, resource_, table_, shared_);
+          group->parts[i](sub);
+        } catch (...) {
+          std::lock_guard lock(group->mutex);
+          if (!group->error) group->error = ErrorData::FromCurrentException();
+          group->failed = true;
+        }
+      }
+      {
+        std::lock_guard lock(group->mutex);
+        --group->remaining;
+      }
+      group->done_cv.notify_all();
+    };
+    std::vector<std::function<void()>> tasks;
+    for (size_t i = 1; i < group->parts.size(); ++i)
+      tasks.push_back([run_part, i] { run_part(i); });
+    run_.PushTasks(std::move(tasks), /*front=*/true);
+    // The calling thread works through the parts too, so the call never waits on a busy pool.
+    for (size_t i = 0; i < group->parts.size(); ++i) run_part(i);
+    std::unique_lock lock(group->mutex);
+    group->done_cv.wait(lock, [&] { return group->remaining == 0; });
+    if (group->error) group->error->Rethrow();
+  }
+
+  int max_parallelism() const override { return std::max(1, run_.ctx_.extract_workers); }
+  std::optional<int64_t> limit() const override { return resource_.limit(); }
+  const ResourceHints* hints() const override { return &resource_.hints(); }
 
  private:
   ExtractRun& run_;
   const Resource& resource_;
   std::string table_;
   TableWriter& writer_;
+  std::shared_ptr<Shared> shared_;
   Fields last_raw_fields_;
   std::vector<std::string> names_;
-  int64_t emitted_ = 0;
-  bool stopped_ = false;
 };
 
 double NowSeconds() {
@@ -375,35 +487,13 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
     };
 
     // Parallelized resources run on a pool of extract.workers threads, the others one after
-    // another on this thread at the same time.
-    std::mutex queue_mutex;
-    std::deque<const Resource*> queue(parallel.begin(), parallel.end());
+    // another on this thread at the same time. Parts of a resource (EmitParallel) go to the same
+    // pool, so the pool is started whenever there are workers.
     std::vector<ErrorData> errors;
     std::mutex errors_mutex;
     std::atomic<bool> failed{false};
-    auto worker = [&] {
-      while (!failed) {
-        const Resource* r = nullptr;
-        {
-          std::lock_guard lock(queue_mutex);
-          if (queue.empty()) return;
-          r = queue.front();
-          queue.pop_front();
-        }
-        try {
-          run_resource(r);
-        } catch (...) {
-          std::lock_guard lock(errors_mutex);
-          errors.push_back(ErrorData::FromCurrentException());
-          failed = true;
-        }
-      }
-    };
-    std::vector<std::thread> threads;
-    int n_threads = std::min<int>(ctx.extract_workers, static_cast<int>(parallel.size()));
-    for (int i = 0; i < n_threads; ++i) threads.emplace_back(worker);
-    for (const Resource* r : sequential) {
-      if (failed) break;
+    auto guarded = [&](const Resource* r) {
+      if (failed) return;
       try {
         run_resource(r);
       } catch (...) {
@@ -411,21 +501,33 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
         errors.push_back(ErrorData::FromCurrentException());
         failed = true;
       }
+    };
+    std::vector<std::function<void()>> tasks;
+    for (const Resource* r : parallel) tasks.push_back([&guarded, r] { guarded(r); });
+    run.BeginOutsideWork();
+    run.PushTasks(std::move(tasks), /*front=*/false);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < std::max(1, ctx.extract_workers); ++i) {
+      threads.emplace_back([&run] { run.WorkerLoop(); });
     }
+    for (const Resource* r : sequential) guarded(r);
+    run.EndOutsideWork();
     for (auto& t : threads) t.join();
     if (!errors.empty()) errors.front().Rethrow();
 
     nlohmann::json files = nlohmann::json::object();
     nlohmann::json tables = nlohmann::json::object();
     std::vector<std::string> replace_tables;
-    for (auto& [table, writer] : run.writers_) {
-      writer->Close();
-      TableMetrics& m = trace.tables[table];
-      for (const auto& f : writer->files()) {
-        files[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}};
-        m.rows += f.rows;
-        m.bytes += f.bytes;
-        m.files += 1;
+    for (auto& [table, writers] : run.writers_) {
+      for (auto& writer : writers) {
+        writer->Close();
+        TableMetrics& m = trace.tables[table];
+        for (const auto& f : writer->files()) {
+          files[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}};
+          m.rows += f.rows;
+          m.bytes += f.bytes;
+          m.files += 1;
+        }
       }
     }
     for (const auto& [table, disposition] : run.tables_) {

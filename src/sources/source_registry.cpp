@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "schema/data_type.hpp"
 #include "sources/filesystem/filesystem_source.hpp"
+#include "sources/sql_database/sql_database_source.hpp"
 
 namespace cdlt::sources {
 namespace {
@@ -186,10 +187,11 @@ std::string ParseWriteDisposition(const config::Config& config, const std::strin
 
 }  // namespace
 
-std::vector<std::string> SourceNames() { return {"filesystem"}; }
+std::vector<std::string> SourceNames() { return {"filesystem", "sql_database"}; }
 
 Source MakeSource(const std::string& name, const config::Config& config) {
   if (name == "filesystem") return filesystem::MakeFilesystemSource(config);
+  if (name == "sql_database") return sql_database::MakeSqlDatabaseSource(config);
   std::string known;
   for (const std::string& n : SourceNames()) known += (known.empty() ? "" : ", ") + n;
   Throw(ErrorKind::kConfig,

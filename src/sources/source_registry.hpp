@@ -14,7 +14,7 @@ class Config;
 
 namespace cdlt::sources {
 
-/// Names of built-in sources ("filesystem"; "sql_database" and "rest_api" come later).
+/// Names of built-in sources ("filesystem", "sql_database"; "rest_api" comes later).
 std::vector<std::string> SourceNames();
 
 /// Build the source `name` from config (sections `sources.<name>` ...). An unknown name throws
