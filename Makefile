@@ -3,7 +3,7 @@ BUILD_DIR ?= build/release
 ASAN_DIR ?= build/asan
 JOBS ?= $(shell nproc)
 
-.PHONY: deps configure build test test-release test-asan format format-check demo clean
+.PHONY: deps configure build test test-release test-asan format format-check demo bench clean
 
 deps:
 	@scripts/install_deps.sh
@@ -35,6 +35,10 @@ format-check: deps
 ## demo: the main job on sample data it creates
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)/cdlt
+
+## bench: every benchmark script in bench/ (*_bench.sh) against the release build; see BENCHMARKS.md
+bench: build
+	@for script in bench/*_bench.sh; do bash "$$script" $(BUILD_DIR) || exit 1; done
 
 clean:
 	rm -rf build

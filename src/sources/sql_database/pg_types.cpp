@@ -31,7 +31,9 @@ void SetNumeric(PgColumnPlan& plan, int precision, int scale) {
 }
 
 void SetText(PgColumnPlan& plan, const std::string& quoted) {
-  plan.select_expr = quoted + "::text";
+  // format() uses the type's output function (a plain ::text cast of inet adds the netmask).
+  plan.select_expr =
+      fmt::format("CASE WHEN {0} IS NULL THEN NULL ELSE format('%s', {0}) END", quoted);
   plan.decode = PgDecode::kText;
   plan.field.type = ColumnType{PhysicalType::kText};
 }

@@ -33,8 +33,8 @@ SELECT c.relname, c.relkind::text, c.reltuples::float8,
        a.attname, a.attnotnull, bt.typname, bt.typtype::text, bt.typcategory::text,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
        format_type(a.atttypid, a.atttypmod) AS declared,
-       (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i
-         WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_pos
+       (SELECT k.n FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(att, n)
+         WHERE i.indrelid = c.oid AND i.indisprimary AND k.att = a.attnum) AS pk_pos
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
