@@ -290,6 +290,15 @@ Pipeline Pipeline::Create(const PipelineOptions& options) {
   ctx.normalize_workers =
       static_cast<int>(cfg.GetIntInRange({"normalize"}, "workers", 1, 256).value_or(1));
   ctx.load_workers = static_cast<int>(cfg.GetIntInRange({"load"}, "workers", 1, 256).value_or(20));
+  // Every destination so far loads Parquet; dlt's other formats are refused rather than ignored.
+  if (auto format = cfg.GetString({"normalize"}, "loader_file_format")) {
+    if (*format != "parquet") {
+      throw Error(ErrorKind::kConfig,
+                  fmt::format("config key normalize.loader_file_format = \"{}\": destination {} "
+                              "loads parquet only",
+                              *format, impl->destination_name));
+    }
+  }
   ctx.extract_writer = ReadWriterConfig(cfg, "extract");
   ctx.normalize_writer = ReadWriterConfig(cfg, "normalize");
   ctx.add_dlt_load_id =

@@ -64,11 +64,9 @@ bool DecodeNumeric(const uint8_t* p, int32_t len, int precision, int scale, __in
     int exp = 4 * (weight - i) + scale;
     if (exp >= 0) {
       if (digit == 0) continue;
-      if (exp > 38) return false;
-      __int128 add = static_cast<__int128>(digit) * pow10[exp];
-      if (add / pow10[exp] != digit || acc > limit - add) return false;
-      acc += add;
-      if (acc >= limit) return false;
+      // acc + digit * 10^exp must stay below 10^precision (checked without overflowing).
+      if (exp > 38 || digit > (limit - 1 - acc) / pow10[exp]) return false;
+      acc += static_cast<__int128>(digit) * pow10[exp];
       continue;
     }
     // This digit straddles or lies below the last kept decimal place: round and stop.
