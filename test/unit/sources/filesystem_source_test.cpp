@@ -432,8 +432,9 @@ TEST(FilesystemSource, MakeSourceErrors) {
   EXPECT_NE(msg.find("sources.filesystem.orders.format"), std::string::npos) << msg;
   msg = ErrorText(ErrorKind::kConfig, [&] { MakeSource("x", config::Config()); });
   EXPECT_EQ(msg,
-            "unknown source \"x\" (config key pipeline.source); known sources are: filesystem");
-  EXPECT_EQ(SourceNames(), std::vector<std::string>{"filesystem"});
+            "unknown source \"x\" (config key pipeline.source); known sources are: filesystem, "
+            "sql_database");
+  EXPECT_EQ(SourceNames(), (std::vector<std::string>{"filesystem", "sql_database"}));
 }
 
 TEST(FilesystemSource, ApplyResourceHintsParsesConfig) {
