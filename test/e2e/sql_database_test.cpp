@@ -495,6 +495,46 @@ TEST(SqlDatabaseE2E, WrongPasswordFailsWithoutPrintingIt) {
   EXPECT_EQ(info.out.find(secret), std::string::npos);
 }
 
+TEST(SqlDatabaseE2E, CredentialsAsFieldsSplitBetweenConfigAndSecrets) {
+  PgProject p(fmt::format(R"([sources.sql_database.credentials]
+drivername = "postgresql"
+host = "127.0.0.1"
+port = {}
+database = "{}"
+username = "postgres"
+)",
+                          PgTestServer::Get().port, "placeholder"));
+  p.pg().Exec("CREATE TABLE t AS SELECT generate_series(1, 5) AS x");
+  // The database name goes in config.toml, the password in secrets.toml.
+  p.Configure(fmt::format(R"([sources.sql_database.credentials]
+host = "127.0.0.1"
+port = {}
+database = "{}"
+username = "postgres"
+)",
+                          PgTestServer::Get().port, p.pg().name()));
+  WriteText(p.dir() / ".dlt/secrets.toml",
+            fmt::format("[sources.sql_database.credentials]\npassword = \"{}\"\n",
+                        PgTestServer::Get().password));
+  CommandResult r = p.Run();
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(p.DuckScalar("SELECT sum(x) FROM src.t"), "15");
+  // A password in config.toml is refused.
+  p.Configure(fmt::format(R"([sources.sql_database.credentials]
+host = "127.0.0.1"
+port = {}
+database = "{}"
+username = "postgres"
+password = "{}"
+)",
+                          PgTestServer::Get().port, p.pg().name(), PgTestServer::Get().password));
+  WriteText(p.dir() / ".dlt/secrets.toml", "");
+  r = p.Run();
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_NE(r.err.find("password"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(PgTestServer::Get().password), std::string::npos) << r.err;
+}
+
 TEST(SqlDatabaseE2E, UnreachableHostFailsWithinTheConnectTimeout) {
   PgProject p(R"([sources.sql_database]
 connect_timeout = 2
