@@ -1799,6 +1799,8 @@ SchemaUpdate RelationalNormalizer::Impl::TakeSchemaUpdate() const {
         seen && !(x_normalizer.contains("seen-data") && x_normalizer["seen-data"] == Json(true));
     if (mark_seen) x_normalizer["seen-data"] = true;
     if (base == nullptr) {
+      // A table whose only rows were dropped by a contract is not proposed.
+      if (!local.HasCompleteColumns()) continue;
       schema::Table partial = local;
       if (mark_seen) partial.extra["x-normalizer"] = x_normalizer;
       update.tables.push_back(std::move(partial));
