@@ -1,0 +1,440 @@
+#include "normalize/relational/relational_normalizer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "helpers/test_util.hpp"
+#include "normalize/relational/value_convert.hpp"
+#include "schema/naming.hpp"
+
+namespace cdlt::normalize::relational {
+namespace {
+
+// Collects batches per table.
+struct Sink {
+  std::map<std::string, std::vector<Batch>> batches;
+  std::vector<std::string> order;
+
+  BatchSink fn() {
+    return [this](const std::string& table, Batch batch) {
+      if (!batches.count(table)) order.push_back(table);
+      batches[table].push_back(std::move(batch));
+    };
+  }
+  size_t Rows(const std::string& table) const {
+    size_t rows = 0;
+    auto it = batches.find(table);
+    if (it == batches.end()) return 0;
+    for (const Batch& b : it->second) rows += b.num_rows();
+    return rows;
+  }
+};
+
+RootTableSpec Root(std::string table) {
+  RootTableSpec spec;
+  spec.table_name = std::move(table);
+  return spec;
+}
+
+NormalizerOptions Options() {
+  NormalizerOptions options;
+  options.load_id = "1700000000.1";
+  options.random_seed = 7;
+  return options;
+}
+
+std::vector<std::string> ColumnNames(const schema::Schema& schema, const std::string& table) {
+  std::vector<std::string> names;
+  const schema::Table* t = schema.FindTable(table);
+  if (t == nullptr) return names;
+  for (const schema::Column& c : t->columns) names.push_back(c.name);
+  return names;
+}
+
+TEST(RelationalNormalizer, MalformedJsonlLineIsNamed) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  EXPECT_CDLT_ERROR(n.FeedJsonl("{\"a\": 1}\n\n{\"a\": \n{\"a\": 2}\n"), ErrorKind::kSource,
+                    "line 3: malformed JSON");
+}
+
+TEST(RelationalNormalizer, JsonlFirstLineOffsetIsReported) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  EXPECT_CDLT_ERROR(n.FeedJsonl("{\"a\": 1}\n[1, 2,]\n", 41), ErrorKind::kSource, "line 42:");
+}
+
+TEST(RelationalNormalizer, InvalidUtf8IsAnError) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  EXPECT_CDLT_ERROR(n.FeedJsonl("{\"a\": \"ok\"}\n{\"a\": \"\xff\xfe\"}\n"), ErrorKind::kSource,
+                    "line 2: invalid UTF-8");
+  EXPECT_CDLT_ERROR(n.FeedDocument("{\"\xc3\x28\": 1}", 9), ErrorKind::kSource, "line 9");
+}
+
+TEST(RelationalNormalizer, EmptyDocumentIsAnError) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  EXPECT_CDLT_ERROR(n.FeedDocument("   ", 3), ErrorKind::kSource, "line 3: empty JSON document");
+}
+
+TEST(RelationalNormalizer, TooDeepDocumentIsAnError) {
+  Sink sink;
+  NormalizerOptions options = Options();
+  options.max_json_depth = 64;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), options, sink.fn());
+  std::string deep = "{\"a\": " + std::string(100, '[') + "1" + std::string(100, ']') + "}";
+  EXPECT_CDLT_ERROR(n.FeedDocument(deep, 5), ErrorKind::kSource,
+                    "line 5: JSON document nested deeper than 64 levels");
+}
+
+TEST(RelationalNormalizer, DeepListsBecomeChainOfTablesWithoutCrash) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  const int depth = 150;
+  std::string doc = "{\"a\": " + std::string(depth, '[') + "1" + std::string(depth, ']') + "}";
+  n.FeedDocument(doc);
+  n.Flush();
+  // t, t__a, t__a__list, ... : one table per list level.
+  EXPECT_EQ(n.schema().DataTables().size(), static_cast<size_t>(depth + 1));
+  std::string deepest = "t__a";
+  for (int i = 1; i < depth; ++i) deepest += "__list";
+  EXPECT_EQ(sink.Rows(deepest), 1u);
+}
+
+TEST(RelationalNormalizer, DeepObjectsFlattenIntoOneColumn) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  const int depth = 300;
+  std::string doc;
+  for (int i = 0; i < depth; ++i) doc += "{\"k\": ";
+  doc += "1";
+  doc += std::string(depth, '}');
+  n.FeedDocument(doc);
+  n.Flush();
+  std::string column = "k";
+  for (int i = 1; i < depth; ++i) column += "__k";
+  EXPECT_EQ(ColumnNames(n.schema(), "t"),
+            (std::vector<std::string>{column, "_dlt_load_id", "_dlt_id"}));
+}
+
+TEST(RelationalNormalizer, VeryLongStringIsKeptWhole) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  std::string big(8 << 20, 'x');
+  big[12345] = 'y';
+  n.FeedDocument("{\"s\": \"" + big + "\"}");
+  n.Flush();
+  ASSERT_EQ(sink.batches["t"].size(), 1u);
+  EXPECT_EQ(sink.batches["t"][0].column(0).GetString(0), big);
+}
+
+TEST(RelationalNormalizer, DoubleOutOfRangeIsAnError) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  EXPECT_CDLT_ERROR(n.FeedDocument("{\"a\": 1e400}", 4), ErrorKind::kSource,
+                    "line 4: malformed JSON");
+}
+
+TEST(RelationalNormalizer, BigNumberInsideStringIsNotRewritten) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  n.FeedDocument(R"({"s": "123456789012345678901234567890", "n": 123456789012345678901234567890})");
+  n.Flush();
+  const Batch& b = sink.batches["t"][0];
+  EXPECT_EQ(b.column(0).GetString(0), "123456789012345678901234567890");
+  EXPECT_EQ(b.fields()[1].type.id, PhysicalType::kDecimal);
+  EXPECT_EQ(DecimalToText(b.column(1).Get<__int128>(0), 0), "123456789012345678901234567890");
+}
+
+TEST(RelationalNormalizer, DuplicateKeyLastValueWinsEvenAcrossTypes) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  n.FeedDocument(R"({"a": {"x": 1}, "b": 2, "a": 5})");
+  n.Flush();
+  EXPECT_EQ(ColumnNames(n.schema(), "t"),
+            (std::vector<std::string>{"a", "b", "_dlt_load_id", "_dlt_id"}));
+  EXPECT_EQ(sink.batches["t"][0].column(0).Get<int64_t>(0), 5);
+}
+
+TEST(RelationalNormalizer, BuffersAreBoundedByBatchRows) {
+  Sink sink;
+  NormalizerOptions options = Options();
+  options.batch_rows = 100;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), options, sink.fn());
+  std::string page;
+  for (int i = 0; i < 1050; ++i) {
+    page += "{\"id\": " + std::to_string(i) + ", \"tags\": [1, 2]}\n";
+  }
+  n.FeedJsonl(page);
+  // Before Flush, full batches were already handed over.
+  EXPECT_EQ(sink.batches["t"].size(), 10u);
+  EXPECT_EQ(sink.batches["t__tags"].size(), 21u);
+  for (const Batch& b : sink.batches["t"]) EXPECT_EQ(b.num_rows(), 100u);
+  n.Flush();
+  EXPECT_EQ(sink.Rows("t"), 1050u);
+  EXPECT_EQ(sink.Rows("t__tags"), 2100u);
+  EXPECT_EQ(sink.batches["t"].back().column(0).Get<int64_t>(49), 1049);
+  NormalizeStats stats = n.stats();
+  EXPECT_EQ(stats.items, 1050);
+  EXPECT_EQ(stats.rows,
+            (std::vector<std::pair<std::string, int64_t>>{{"t", 1050}, {"t__tags", 2100}}));
+}
+
+TEST(RelationalNormalizer, ColumnAddedMidBatchIsBackfilledWithNulls) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  n.FeedJsonl("{\"a\": 1}\n{\"a\": 2, \"b\": \"x\"}\n");
+  n.Flush();
+  const Batch& b = sink.batches["t"][0];
+  ASSERT_EQ(b.num_columns(), 4u);
+  EXPECT_EQ(b.fields()[3].name, "b");
+  EXPECT_FALSE(b.column(3).IsValid(0));
+  EXPECT_EQ(b.column(3).GetString(1), "x");
+}
+
+TEST(RelationalNormalizer, RandomRootIdsDifferPerRowAndSeed) {
+  Sink a, b;
+  NormalizerOptions options = Options();
+  options.random_seed.reset();
+  RelationalNormalizer na(schema::Schema::New("s"), Root("t"), options, a.fn());
+  RelationalNormalizer nb(schema::Schema::New("s"), Root("t"), options, b.fn());
+  na.FeedJsonl("{\"x\": 1}\n{\"x\": 1}\n");
+  nb.FeedJsonl("{\"x\": 1}\n");
+  na.Flush();
+  nb.Flush();
+  std::string id0(a.batches["t"][0].column(2).GetString(0));
+  std::string id1(a.batches["t"][0].column(2).GetString(1));
+  std::string other(b.batches["t"][0].column(2).GetString(0));
+  EXPECT_EQ(id0.size(), 14u);
+  EXPECT_NE(id0, id1);
+  EXPECT_NE(id0, other);
+}
+
+TEST(RelationalNormalizer, NestedRowIdMatchesDltDigest) {
+  EXPECT_EQ(NestedRowId("ROOTID123", "orders__items", 0), "/rFVZUpXkznLuA");
+  EXPECT_EQ(NestedRowId("ROOTID123", "orders__items", 1), "jcVqliL8+QSD7w");
+}
+
+// C7: the variant name is shortened as a whole from the joined normalized path.
+TEST(RelationalNormalizer, VariantColumnNameIsShortened) {
+  auto naming = schema::MakeNamingConvention("snake_case", 9);
+  EXPECT_EQ(naming->ShortenFragments({"confidence", "v_bool"}), "coevcf0al");
+
+  Sink sink;
+  NormalizerOptions options = Options();
+  options.max_identifier_length = 9;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), options, sink.fn());
+  n.FeedJsonl("{\"conf\": 1.5}\n{\"conf\": false}\n");
+  n.Flush();
+  std::string variant = naming->ShortenFragments({"conf", "v_bool"});
+  EXPECT_EQ(variant.size(), 9u);
+  const schema::Column* c = n.schema().FindTable("t")->FindColumn(variant);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->variant);
+  EXPECT_EQ(c->data_type, schema::DataType::kBool);
+}
+
+// A5: nested table names are shortened as a whole (PostgreSQL limit 63).
+TEST(RelationalNormalizer, NestedTableNameIsShortened) {
+  Sink sink;
+  NormalizerOptions options = Options();
+  options.max_identifier_length = 63;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("customers"), options, sink.fn());
+  n.FeedDocument(
+      R"({"addresses": [{"geo_coordinates": [{"history": [{"entries_with_very_long_suffix_name": [{"x": 1}]}]}]}]})");
+  n.Flush();
+  EXPECT_NE(n.schema().FindTable("customers__addresses__geo_coonfhccgs_with_very_long_suffix_name"),
+            nullptr);
+}
+
+TEST(RelationalNormalizer, UnknownHintTypeIsAConfigError) {
+  RootTableSpec root = Root("t");
+  root.hints.columns.push_back({.name = "a", .data_type = "integer"});
+  EXPECT_CDLT_ERROR(RelationalNormalizer(schema::Schema::New("s"), root, Options(), nullptr),
+                    ErrorKind::kConfig, "unknown data_type 'integer'");
+}
+
+TEST(RelationalNormalizer, UpsertWithoutPrimaryKeyIsAConfigError) {
+  RootTableSpec root = Root("t");
+  root.hints.write_disposition = "merge";
+  root.merge_strategy = MergeStrategy::kUpsert;
+  EXPECT_CDLT_ERROR(RelationalNormalizer(schema::Schema::New("s"), root, Options(), nullptr),
+                    ErrorKind::kConfig, "needs a primary key");
+}
+
+TEST(RelationalNormalizer, SchemaContractParsing) {
+  EXPECT_EQ(SchemaContract::FromJson("freeze"),
+            (SchemaContract{ContractMode::kFreeze, ContractMode::kFreeze, ContractMode::kFreeze}));
+  EXPECT_EQ(
+      SchemaContract::FromJson(nlohmann::ordered_json{{"columns", "discard_value"}}),
+      (SchemaContract{ContractMode::kEvolve, ContractMode::kDiscardValue, ContractMode::kEvolve}));
+  EXPECT_CDLT_ERROR(SchemaContract::FromJson("melt"), ErrorKind::kConfig, "invalid mode \"melt\"");
+  EXPECT_CDLT_ERROR(SchemaContract::FromJson(nlohmann::ordered_json{{"rows", "freeze"}}),
+                    ErrorKind::kConfig, "unknown key 'rows'");
+}
+
+// Parallel workers: each proposes an update from the same snapshot; one place merges them in
+// file order; a conflicting proposal is refused and its file is normalized again.
+TEST(RelationalNormalizer, WorkersAgreeOrConflictDeterministically) {
+  schema::Schema live = schema::Schema::New("s");
+  Sink s1, s2, s3;
+  RelationalNormalizer w1(live, Root("t"), Options(), s1.fn());
+  RelationalNormalizer w2(live, Root("t"), Options(), s2.fn());
+  RelationalNormalizer w3(live, Root("t"), Options(), s3.fn());
+  w1.FeedDocument(R"({"id": 1, "x": 5})");
+  w2.FeedDocument(R"({"id": 2, "x": 6, "y": true})");
+  w3.FeedDocument(R"({"id": 3, "x": "text"})");
+  for (auto* w : {&w1, &w2, &w3}) w->Flush();
+
+  MergeOutcome m1 = MergeSchemaUpdate(live, w1.TakeSchemaUpdate());
+  ASSERT_TRUE(m1.merged) << m1.conflict;
+  MergeOutcome m2 = MergeSchemaUpdate(live, w2.TakeSchemaUpdate());
+  ASSERT_TRUE(m2.merged) << m2.conflict;
+  schema::Schema before = live;
+  MergeOutcome m3 = MergeSchemaUpdate(live, w3.TakeSchemaUpdate());
+  EXPECT_FALSE(m3.merged);
+  EXPECT_NE(m3.conflict.find("cannot change data type of column t.x from bigint to text"),
+            std::string::npos)
+      << m3.conflict;
+  EXPECT_EQ(live, before);  // all or nothing
+
+  // Redo the third file against the merged schema: the value becomes a variant.
+  Sink redo_sink;
+  RelationalNormalizer redo(live, Root("t"), Options(), redo_sink.fn());
+  redo.FeedDocument(R"({"id": 3, "x": "text"})");
+  redo.Flush();
+  MergeOutcome m4 = MergeSchemaUpdate(live, redo.TakeSchemaUpdate());
+  ASSERT_TRUE(m4.merged) << m4.conflict;
+  EXPECT_EQ(ColumnNames(live, "t"),
+            (std::vector<std::string>{"id", "x", "_dlt_load_id", "_dlt_id", "y", "x__v_text"}));
+  // Proposals that agree merge to the same schema as one worker would produce.
+  EXPECT_TRUE(MergeSchemaUpdate(live, w1.TakeSchemaUpdate()).merged);
+  EXPECT_EQ(ColumnNames(live, "t").size(), 6u);
+}
+
+TEST(RelationalNormalizer, SchemaUpdateBumpsVersionOnce) {
+  schema::Schema live = schema::Schema::New("s");
+  std::string first_hash = live.version_hash();
+  RelationalNormalizer n(live, Root("t"), Options(), [](const std::string&, Batch) {});
+  n.FeedDocument(R"({"id": 1})");
+  n.Flush();
+  ASSERT_TRUE(MergeSchemaUpdate(live, n.TakeSchemaUpdate()).merged);
+  EXPECT_TRUE(live.BumpVersion());
+  EXPECT_EQ(live.version(), 2);
+  EXPECT_EQ(live.previous_hashes(), std::vector<std::string>{first_hash});
+  // The same data again proposes nothing.
+  RelationalNormalizer again(live, Root("t"), Options(), [](const std::string&, Batch) {});
+  again.FeedDocument(R"({"id": 2})");
+  again.Flush();
+  EXPECT_TRUE(again.TakeSchemaUpdate().empty());
+  EXPECT_FALSE(live.BumpVersion());
+}
+
+TEST(RelationalNormalizer, WideningMergesIntoLiveSchema) {
+  schema::Schema live = schema::Schema::New("s");
+  {
+    RelationalNormalizer seed(live, Root("t"), Options(), [](const std::string&, Batch) {});
+    seed.FeedDocument(R"({"n": 1})");
+    seed.Flush();
+    ASSERT_TRUE(MergeSchemaUpdate(live, seed.TakeSchemaUpdate()).merged);
+  }
+  NormalizerOptions options = Options();
+  options.widen_in_place = true;
+  Sink sink;
+  RelationalNormalizer n(live, Root("t"), options, sink.fn());
+  n.FeedJsonl("{\"n\": 2}\n{\"n\": 2.5}\n");
+  n.Flush();
+  SchemaUpdate update = n.TakeSchemaUpdate();
+  ASSERT_EQ(update.widenings.size(), 1u);
+  EXPECT_EQ(update.widenings[0],
+            (ColumnWidening{"t", "n", schema::DataType::kBigint, schema::DataType::kDouble}));
+  // Rows buffered before the widening were converted.
+  const Batch& b = sink.batches["t"][0];
+  EXPECT_EQ(b.fields()[0].type.id, PhysicalType::kDouble);
+  EXPECT_EQ(b.column(0).Get<double>(0), 2.0);
+  EXPECT_EQ(b.column(0).Get<double>(1), 2.5);
+  ASSERT_TRUE(MergeSchemaUpdate(live, update).merged);
+  EXPECT_EQ(live.FindTable("t")->FindColumn("n")->data_type, schema::DataType::kDouble);
+
+  // A widening from a type the live column no longer has is refused.
+  schema::Schema other = schema::Schema::New("s");
+  schema::Table t;
+  t.name = "t";
+  t.columns.push_back({.name = "n", .data_type = schema::DataType::kText});
+  other.MergeTable(t);
+  MergeOutcome refused = MergeSchemaUpdate(other, update);
+  EXPECT_FALSE(refused.merged);
+  EXPECT_NE(refused.conflict.find("cannot widen column t.n"), std::string::npos);
+}
+
+TEST(RelationalNormalizer, FreezeErrorNamesTableColumnAndType) {
+  schema::Schema live = schema::Schema::New("s");
+  {
+    RelationalNormalizer seed(live, Root("t"), Options(), [](const std::string&, Batch) {});
+    seed.FeedDocument(R"({"n": 1})");
+    seed.Flush();
+    ASSERT_TRUE(MergeSchemaUpdate(live, seed.TakeSchemaUpdate()).merged);
+  }
+  RootTableSpec root = Root("t");
+  root.schema_contract =
+      SchemaContract{ContractMode::kEvolve, ContractMode::kEvolve, ContractMode::kFreeze};
+  RelationalNormalizer n(live, root, Options(), [](const std::string&, Batch) {});
+  EXPECT_CDLT_ERROR(n.FeedJsonl("{\"n\": 1}\n{\"n\": \"x\"}\n"), ErrorKind::kSchemaContract,
+                    "table t column n (value of type text): cannot coerce into bigint (would "
+                    "create variant column n__v_text) (data_type: freeze)");
+}
+
+TEST(ValueConvert, PythonFloatRepr) {
+  EXPECT_EQ(PyFloatRepr(1.5), "1.5");
+  EXPECT_EQ(PyFloatRepr(1000.0), "1000.0");
+  EXPECT_EQ(PyFloatRepr(1e16), "1e+16");
+  EXPECT_EQ(PyFloatRepr(123456789012345.6), "123456789012345.6");
+  EXPECT_EQ(PyFloatRepr(0.0001), "0.0001");
+  EXPECT_EQ(PyFloatRepr(0.00001), "1e-05");
+  EXPECT_EQ(PyFloatRepr(-2.5e-10), "-2.5e-10");
+  EXPECT_EQ(PyFloatRepr(0.1), "0.1");
+  EXPECT_EQ(PyFloatRepr(-0.0), "-0.0");
+}
+
+TEST(ValueConvert, IsoDatetime) {
+  EXPECT_EQ(ParseIsoDatetime("1970-01-01T00:00:01Z"), 1'000'000);
+  EXPECT_EQ(ParseIsoDatetime("1970-01-01 01:00:00+01:00"), 0);
+  EXPECT_EQ(ParseIsoDatetime("1970-01-01T00:00:00.0000019"), 1);
+  EXPECT_EQ(ParseIsoDatetime("2024-02-29T12:00"), 1709208000LL * 1'000'000);
+  EXPECT_FALSE(ParseIsoDatetime("2023-02-29T12:00"));
+  EXPECT_FALSE(ParseIsoDatetime("1975-05-21"));
+  EXPECT_FALSE(ParseIsoDatetime("22:00:00"));
+  EXPECT_FALSE(ParseIsoDatetime("1975-05-01T27:00:00Z"));
+  EXPECT_FALSE(ParseIsoDatetime("2024-01-01T10:00:00Zjunk"));
+  EXPECT_EQ(FormatTimestamp(-1), "1969-12-31T23:59:59.999999+00:00");
+}
+
+TEST(ValueConvert, TextToNumbers) {
+  EXPECT_EQ(TextToInt64(" 1_000 "), 1000);
+  EXPECT_EQ(TextToInt64("0xff"), 255);
+  EXPECT_EQ(TextToInt64("-9223372036854775808"), std::numeric_limits<int64_t>::min());
+  EXPECT_FALSE(TextToInt64("9223372036854775808"));
+  EXPECT_FALSE(TextToInt64("1__0"));
+  EXPECT_FALSE(TextToInt64("1.0"));
+  EXPECT_EQ(TextToDouble(" 1e3 "), 1000.0);
+  EXPECT_FALSE(TextToDouble("1e3x"));
+  EXPECT_EQ(TextToDecimal("12.3456", 10, 2), __int128{1235});
+  EXPECT_EQ(TextToDecimal("-1.5e2", 10, 0), __int128{-150});
+  EXPECT_FALSE(TextToDecimal("123456", 5, 0));
+  EXPECT_EQ(DecimalToText(-5, 3), "-0.005");
+  EXPECT_EQ(TextToBinary("0x4142"), "AB");
+  EXPECT_EQ(TextToBinary("QUI="), "AB");
+  EXPECT_FALSE(TextToBinary("QUI"));
+  EXPECT_EQ(Int64ToBytes(258), std::string("\x02\x01", 2));
+  EXPECT_EQ(TextToBool(" Yes "), true);
+  EXPECT_EQ(TextToBool("F"), false);
+  EXPECT_FALSE(TextToBool("maybe"));
+}
+
+}  // namespace
+}  // namespace cdlt::normalize::relational
