@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,15 +24,33 @@ struct ColumnHint {
   std::optional<int> precision;
   std::optional<int> scale;
   std::optional<bool> timezone;
+  /// merge: a row whose value here is not NULL (bool: TRUE) deletes the rows with its key and is
+  /// not loaded (dlt's hard_delete).
+  std::optional<bool> hard_delete;
+  /// merge: "asc" or "desc": which of several rows with one primary key survives (dlt's
+  /// dedup_sort: desc keeps the highest value).
+  std::optional<std::string> dedup_sort;
 };
 
 /// Table hints of a resource.
 struct ResourceHints {
-  std::optional<std::string> table_name;         ///< defaults to the resource name
-  std::optional<std::string> write_disposition;  ///< append (default), replace, merge
+  std::optional<std::string> table_name;  ///< defaults to the resource name
+  /// append (default), replace, merge; or dlt's write disposition dict as JSON text, e.g.
+  /// {"disposition": "merge", "strategy": "scd2", "validity_column_names": ["from", "to"]}.
+  std::optional<std::string> write_disposition;
   std::vector<std::string> primary_key;
   std::vector<std::string> merge_key;
   std::vector<ColumnHint> columns;
+  /// merge: delete-insert (default), upsert, insert-only or scd2 (dlt's x-merge-strategy).
+  std::optional<std::string> merge_strategy;
+  /// scd2: names of the validity columns (default _dlt_valid_from, _dlt_valid_to).
+  std::optional<std::vector<std::string>> validity_column_names;
+  /// scd2: the valid_to value of active rows, e.g. "9999-12-31" (default NULL).
+  std::optional<std::string> active_record_timestamp;
+  /// scd2: the time rows are retired / become valid at (default: the load package's creation).
+  std::optional<std::string> boundary_timestamp;
+  /// scd2: the column holding the row version (default _dlt_id, a hash of the row's data).
+  std::optional<std::string> row_version_column_name;
 };
 
 /// Handed to a resource function to yield batches.
@@ -57,6 +76,14 @@ class Emitter {
   /// The resource's hints as they stand when it runs (e.g. column hints that decide how a source
   /// reads a column); nullptr when unknown.
   virtual const ResourceHints* hints() const { return nullptr; }
+  /// This resource's state (dlt's `resource_state()`): a JSON object kept in the pipeline state
+  /// under sources.<source>.resources.<resource>, saved with the package when the extract
+  /// succeeds and restored on the next run. Parts run by EmitParallel share it: write it from the
+  /// resource's own thread only.
+  virtual nlohmann::json& resource_state() { return fallback_state_; }
+
+ private:
+  nlohmann::json fallback_state_ = nlohmann::json::object();
 };
 
 using ResourceFn = std::function<void(Emitter&)>;
@@ -90,6 +117,13 @@ class Resource {
   }
   Resource& merge_key(std::vector<std::string> columns) {
     hints_.merge_key = std::move(columns);
+    return *this;
+  }
+  /// The merge strategy (sets write_disposition to merge): delete-insert, upsert, insert-only,
+  /// scd2.
+  Resource& merge_strategy(std::string strategy) {
+    hints_.write_disposition = "merge";
+    hints_.merge_strategy = std::move(strategy);
     return *this;
   }
   Resource& columns(std::vector<ColumnHint> columns) {

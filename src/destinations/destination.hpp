@@ -31,6 +31,10 @@ struct PackagePlan {
   std::vector<std::string> tables;
   /// Root tables loaded with `replace`: their jobs go to staging and are swapped in at the end.
   std::vector<std::string> replace_tables;
+  /// Root tables loaded with `merge`: their jobs go to staging and are merged in at the end.
+  std::vector<std::string> merge_tables;
+  /// When the package was created (unix seconds): scd2's default boundary timestamp.
+  std::optional<double> created_at;
   /// Pipeline state row to store with the package (dlt's _dlt_pipeline_state), if any.
   std::optional<nlohmann::json> pipeline_state;
 };

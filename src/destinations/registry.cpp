@@ -13,7 +13,8 @@ std::unique_ptr<DestinationClient> MakeDestination(const std::string& name,
                                                    const std::filesystem::path& project_dir) {
   if (name == "duckdb") {
     std::string path = duckdb::ResolveDatabasePath(config, pipeline_name, project_dir, project_dir);
-    return std::make_unique<duckdb::DuckDbClient>(path, dataset_name);
+    return std::make_unique<duckdb::DuckDbClient>(path, dataset_name,
+                                                  duckdb::ReplaceStrategyFromConfig(config));
   }
   std::string known;
   for (const auto& n : DestinationNames()) known += (known.empty() ? "" : ", ") + n;

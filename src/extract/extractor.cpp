@@ -284,11 +284,94 @@ class ExtractRun {
 
   void ApplyHints(schema::Table& t, const Resource& resource) {
     const ResourceHints& h = resource.hints();
+    std::string what = fmt::format("write_disposition of resource {}", resource.name());
+    auto fail = [&](const std::string& why) -> void {
+      throw Error(ErrorKind::kConfig, fmt::format("{}: {}", what, why));
+    };
+    // The disposition is a name or dlt's dict (as JSON text); the typed hints win over the dict.
+    std::optional<std::string> strategy = h.merge_strategy;
+    std::optional<std::vector<std::string>> validity = h.validity_column_names;
+    std::optional<std::string> active = h.active_record_timestamp;
+    std::optional<std::string> boundary = h.boundary_timestamp;
+    std::optional<std::string> row_version = h.row_version_column_name;
+    t.write_disposition = schema::WriteDisposition::kAppend;
     if (h.write_disposition) {
-      t.write_disposition = schema::ParseWriteDisposition(
-          *h.write_disposition, fmt::format("write_disposition of resource {}", resource.name()));
-    } else {
-      t.write_disposition = schema::WriteDisposition::kAppend;
+      std::string text = *h.write_disposition;
+      size_t first = text.find_first_not_of(" \t\r\n");
+      if (first != std::string::npos && text[first] == '{') {
+        nlohmann::json dict = nlohmann::json::parse(text, nullptr, false);
+        if (!dict.is_object() || !dict.contains("disposition") ||
+            !dict["disposition"].is_string()) {
+          fail("expected a name or a dict with a \"disposition\"");
+        }
+        auto take = [&](const char* key, std::optional<std::string>& into) {
+          if (!dict.contains(key) || dict[key].is_null() || into) return;
+          if (!dict[key].is_string()) fail(fmt::format("{} must be a string", key));
+          into = dict[key].get<std::string>();
+        };
+        take("strategy", strategy);
+        take("active_record_timestamp", active);
+        take("boundary_timestamp", boundary);
+        take("row_version_column_name", row_version);
+        if (dict.contains("validity_column_names") && !validity) {
+          const auto& names = dict["validity_column_names"];
+          if (!names.is_array() || !std::all_of(names.begin(), names.end(),
+                                                [](const auto& n) { return n.is_string(); })) {
+            fail("validity_column_names must be a list of two column names");
+          }
+          validity = names.get<std::vector<std::string>>();
+        }
+        text = dict["disposition"].get<std::string>();
+      }
+      t.write_disposition = schema::ParseWriteDisposition(text, what);
+    }
+    auto column = [&](const std::string& raw) -> schema::Column* {
+      std::string name = ctx_.naming->NormalizeIdentifier(raw);
+      schema::Column* c = t.FindColumn(name);
+      if (c == nullptr) {
+        t.columns.push_back(schema::Column{name});
+        c = &t.columns.back();
+      }
+      return c;
+    };
+    bool merge = t.write_disposition == schema::WriteDisposition::kMerge;
+    if (!merge && (strategy || validity || active || boundary || row_version)) {
+      fail("merge strategy options need write_disposition merge");
+    }
+    if (strategy && !schema::IsMergeStrategy(*strategy)) {
+      fail(fmt::format("unknown merge strategy \"{}\": allowed values are {}", *strategy,
+                       schema::kMergeStrategyNames));
+    }
+    bool scd2 = strategy && *strategy == "scd2";
+    if (!scd2 && (validity || active || row_version)) {
+      fail(
+          "validity_column_names, active_record_timestamp and row_version_column_name need "
+          "strategy scd2");
+    }
+    if (strategy) t.extra[std::string(schema::kMergeStrategyHint)] = *strategy;
+    if (boundary) t.extra[std::string(schema::kBoundaryTimestampHint)] = *boundary;
+    if (scd2) {
+      std::vector<std::string> names = validity.value_or(std::vector<std::string>{
+          std::string(schema::kDefaultValidFrom), std::string(schema::kDefaultValidTo)});
+      if (names.size() != 2 || names[0].empty() || names[1].empty() || names[0] == names[1]) {
+        fail("validity_column_names must be a list of two different column names");
+      }
+      // As dlt: nullable, because rows in staging have no validity yet.
+      for (int i = 0; i < 2; ++i) {
+        schema::Column* c = column(names[static_cast<size_t>(i)]);
+        c->data_type = schema::DataType::kTimestamp;
+        c->nullable = true;
+        c->extra[std::string(i == 0 ? schema::kValidFromHint : schema::kValidToHint)] = true;
+        if (i == 1 && active) {
+          c->extra[std::string(schema::kActiveRecordTimestampHint)] = *active;
+        }
+      }
+      std::string version = row_version.value_or(std::string(schema::kDefaultRowVersion));
+      schema::Column* c = column(version);
+      c->nullable = false;
+      c->extra[std::string(schema::kRowVersionHint)] = true;
+      // cdlt computes the default row hash in the destination, so it needs a type up front.
+      if (c->name == schema::kDefaultRowVersion) c->data_type = schema::DataType::kText;
     }
     for (const auto& hint : h.columns) {
       std::string name = ctx_.naming->NormalizeIdentifier(hint.name);
@@ -313,6 +396,16 @@ class ExtractRun {
       if (hint.precision) c->precision = *hint.precision;
       if (hint.scale) c->scale = *hint.scale;
       if (hint.timezone) c->timezone = *hint.timezone;
+      if (hint.hard_delete) c->hard_delete = *hint.hard_delete;
+      if (hint.dedup_sort) {
+        if (*hint.dedup_sort != "asc" && *hint.dedup_sort != "desc") {
+          throw Error(ErrorKind::kConfig,
+                      fmt::format("column hint {}.{} of resource {}: dedup_sort must be \"asc\" or "
+                                  "\"desc\", got \"{}\"",
+                                  t.name, hint.name, resource.name(), *hint.dedup_sort));
+        }
+        c->dedup_sort = *hint.dedup_sort;
+      }
     }
     auto mark = [&](const std::vector<std::string>& keys, bool schema::Column::*flag) {
       for (const auto& key : keys) {
@@ -353,11 +446,13 @@ class ResourceEmitter : public Emitter {
   };
 
   ResourceEmitter(ExtractRun& run, const Resource& resource, std::string table,
+                  nlohmann::json& state,
                   std::shared_ptr<Shared> shared = std::make_shared<Shared>())
       : run_(run),
         resource_(resource),
         table_(std::move(table)),
         writer_(run.NewWriter(table_)),
+        state_(state),
         shared_(std::move(shared)) {}
 
   bool Emit(Batch batch) override {
@@ -410,7 +505,7 @@ class ResourceEmitter : public Emitter {
       if (group->claimed[i].exchange(true)) return;
       if (!group->failed) {
         try {
-          ResourceEmitter sub(run_, resource_, table_, shared_);
+          ResourceEmitter sub(run_, resource_, table_, state_, shared_);
           group->parts[i](sub);
         } catch (...) {
           std::lock_guard lock(group->mutex);
@@ -438,12 +533,14 @@ class ResourceEmitter : public Emitter {
   int max_parallelism() const override { return std::max(1, run_.ctx_.extract_workers); }
   std::optional<int64_t> limit() const override { return resource_.limit(); }
   const ResourceHints* hints() const override { return &resource_.hints(); }
+  nlohmann::json& resource_state() override { return state_; }
 
  private:
   ExtractRun& run_;
   const Resource& resource_;
   std::string table_;
   TableWriter& writer_;
+  nlohmann::json& state_;
   std::shared_ptr<Shared> shared_;
   Fields last_raw_fields_;
   std::vector<std::string> names_;
@@ -456,7 +553,9 @@ double NowSeconds() {
 }  // namespace
 
 std::string Extract(const StageContext& ctx, const Source& source, const schema::Schema& live,
-                    const std::optional<nlohmann::json>& pipeline_state, StepTrace& trace) {
+                    nlohmann::json& source_state,
+                    const std::function<std::optional<nlohmann::json>()>& make_state_row,
+                    StepTrace& trace) {
   std::string load_id = ctx.storage->NewLoadId();
   package::LoadPackage pkg = ctx.storage->BeginExtract(load_id);
   trace.load_ids.push_back(load_id);
@@ -465,17 +564,32 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
     ExtractRun run(ctx, pkg, source);
     std::vector<const Resource*> parallel, sequential;
     std::vector<std::string> table_of(source.resources.size());
+    // Each resource works on its own copy of its state; the copies replace the source's state
+    // only when every resource succeeded. A replace resource starts from an empty state (dlt).
+    nlohmann::json states = nlohmann::json::object();
+    if (source_state.is_object() && source_state.contains("resources") &&
+        source_state["resources"].is_object()) {
+      states = source_state["resources"];
+    }
     for (size_t i = 0; i < source.resources.size(); ++i) {
       const Resource& r = source.resources[i];
       table_of[i] = ctx.naming->NormalizeTablePath(r.hints().table_name.value_or(r.name()));
       run.DeclareTable(table_of[i], r);
       (r.is_parallelized() ? parallel : sequential).push_back(&r);
+      nlohmann::json& state = states[r.name()];
+      if (!state.is_object() || run.tables_.at(table_of[i]) == schema::WriteDisposition::kReplace) {
+        state = nlohmann::json::object();
+      }
     }
-    auto table_for = [&](const Resource* r) {
-      return table_of[static_cast<size_t>(r - source.resources.data())];
+    // Pointers taken once: resource threads never touch the `states` map itself.
+    std::vector<nlohmann::json*> state_of;
+    for (const Resource& r : source.resources) state_of.push_back(&states[r.name()]);
+    auto index_of = [&](const Resource* r) {
+      return static_cast<size_t>(r - source.resources.data());
     };
+    auto table_for = [&](const Resource* r) { return table_of[index_of(r)]; };
     auto run_resource = [&](const Resource* r) {
-      ResourceEmitter emitter(run, *r, table_for(r));
+      ResourceEmitter emitter(run, *r, table_for(r), *state_of[index_of(r)]);
       try {
         r->fn()(emitter);
       } catch (Error& e) {
@@ -548,6 +662,16 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
       if (!tables.contains(table)) run.package_schema_.DropTable(table);
     }
     run.package_schema_.SaveFile(pkg.SchemaPath());
+    for (auto it = states.begin(); it != states.end();) {
+      it = it->empty() ? states.erase(it) : std::next(it);
+    }
+    if (!source_state.is_object()) source_state = nlohmann::json::object();
+    if (states.empty()) {
+      source_state.erase("resources");
+    } else {
+      source_state["resources"] = states;
+    }
+    std::optional<nlohmann::json> pipeline_state = make_state_row();
     nlohmann::json state = {{"created_at", NowSeconds()},
                             {"source", source.name},
                             {"tables", tables},

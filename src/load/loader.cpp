@@ -29,6 +29,16 @@ dest::PackagePlan MakePlan(const package::LoadPackage& pkg) {
     for (const auto& t : state["replace_tables"])
       plan.replace_tables.push_back(t.get<std::string>());
   }
+  if (state.contains("tables")) {
+    for (const auto& [table, info] : state["tables"].items()) {
+      if (info.is_object() && info.value("write_disposition", "") == "merge") {
+        plan.merge_tables.push_back(table);
+      }
+    }
+  }
+  if (state.contains("created_at") && state["created_at"].is_number()) {
+    plan.created_at = state["created_at"].get<double>();
+  }
   if (state.contains("pipeline_state")) plan.pipeline_state = state["pipeline_state"];
   return plan;
 }

@@ -427,9 +427,27 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
       // Open the destination before extracting so a bad destination fails before any work.
       get_client();
       schema::Schema live = impl.LoadSchema(source->name);
-      auto state_row = impl.NextStateRow(source->name);
-      RunStep(trace, "extract",
-              [&](StepTrace& s) { pipeline::Extract(impl.ctx, *source, live, state_row, s); });
+      // The state changes only with a committed extract: a failed one restores it.
+      nlohmann::json saved_state = impl.local_state;
+      try {
+        if (!impl.local_state.contains("sources") || !impl.local_state["sources"].is_object()) {
+          impl.local_state["sources"] = nlohmann::json::object();
+        }
+        nlohmann::json& source_state = impl.local_state["sources"][source->name];
+        if (!source_state.is_object()) source_state = nlohmann::json::object();
+        RunStep(trace, "extract", [&](StepTrace& s) {
+          pipeline::Extract(
+              impl.ctx, *source, live, source_state,
+              [&] {
+                if (source_state.empty()) impl.local_state["sources"].erase(source->name);
+                return impl.NextStateRow(source->name);
+              },
+              s);
+        });
+      } catch (...) {
+        impl.local_state = std::move(saved_state);
+        throw;
+      }
       impl.local_state["_local"]["first_run"] = false;
       impl.local_state["_local"]["_last_extracted_at"] = NowSeconds();
       impl.SaveLocalState();

@@ -4,6 +4,7 @@
 // again after a crash.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -45,9 +46,15 @@ struct StageContext {
 
 /// Run the source's resources and commit one extracted package; returns its load_id.
 /// `live` is the pipeline's current schema (read only: it tells which tables have seen data).
-/// `pipeline_state` (already encoded for _dlt_pipeline_state) travels in the package when set.
+/// `source_state` is the source's part of the pipeline state (`sources.<name>`): each resource
+/// reads and writes `resources.<resource>` through Emitter::resource_state() (reset first for
+/// `replace` resources, dlt's rule); it is updated only when every resource succeeded. Then
+/// `make_state_row` is called, and the _dlt_pipeline_state row it returns (if any) travels in the
+/// package, so the state is committed with the data it describes.
 std::string Extract(const StageContext& ctx, const Source& source, const schema::Schema& live,
-                    const std::optional<nlohmann::json>& pipeline_state, StepTrace& trace);
+                    nlohmann::json& source_state,
+                    const std::function<std::optional<nlohmann::json>()>& make_state_row,
+                    StepTrace& trace);
 
 /// Normalize an extracted package into a normalized one, merging its tables into `live` (the one
 /// place where the schema changes) and saving `live` to `schema_path`.

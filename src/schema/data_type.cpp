@@ -67,4 +67,8 @@ WriteDisposition ParseWriteDisposition(std::string_view text, std::string_view w
         what, "append, replace, merge, skip");
 }
 
+bool IsMergeStrategy(std::string_view name) {
+  return name == "delete-insert" || name == "upsert" || name == "insert-only" || name == "scd2";
+}
+
 }  // namespace cdlt::schema

@@ -39,4 +39,11 @@ std::optional<WriteDisposition> TryParseWriteDisposition(std::string_view text);
 /// and the allowed values when `text` is not one of them.
 WriteDisposition ParseWriteDisposition(std::string_view text, std::string_view what);
 
+/// The merge strategies cdlt loads (dlt's x-merge-strategy), for "allowed values are ..."
+/// messages.
+inline constexpr std::string_view kMergeStrategyNames = "delete-insert, upsert, insert-only, scd2";
+
+/// Return whether `name` is one of kMergeStrategyNames.
+bool IsMergeStrategy(std::string_view name);
+
 }  // namespace cdlt::schema

@@ -9,15 +9,29 @@
 namespace cdlt::schema {
 
 std::string Shake128(std::string_view data, size_t length) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  CDLT_ASSERT(ctx != nullptr, "EVP_MD_CTX_new failed");
+  // One fetched algorithm and context per thread: fetching SHAKE128 on every call takes a lock
+  // inside OpenSSL, which serialized parallel hashing.
+  thread_local Shake128Hasher hasher;
   std::string out(length, '\0');
-  bool ok = EVP_DigestInit_ex(ctx, EVP_shake128(), nullptr) == 1 &&
-            EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 &&
-            EVP_DigestFinalXOF(ctx, reinterpret_cast<unsigned char*>(out.data()), length) == 1;
-  EVP_MD_CTX_free(ctx);
-  CDLT_ASSERT(ok, "shake128 digest failed");
+  hasher.Digest(data, reinterpret_cast<unsigned char*>(out.data()), length);
   return out;
+}
+
+Shake128Hasher::Shake128Hasher()
+    : md_(EVP_MD_fetch(nullptr, "SHAKE128", nullptr)), ctx_(EVP_MD_CTX_new()) {
+  CDLT_ASSERT(md_ != nullptr && ctx_ != nullptr, "SHAKE128 is not available");
+}
+
+Shake128Hasher::~Shake128Hasher() {
+  EVP_MD_CTX_free(ctx_);
+  EVP_MD_free(md_);
+}
+
+void Shake128Hasher::Digest(std::string_view data, unsigned char* out, size_t length) {
+  bool ok = EVP_DigestInit_ex2(ctx_, md_, nullptr) == 1 &&
+            EVP_DigestUpdate(ctx_, data.data(), data.size()) == 1 &&
+            EVP_DigestFinalXOF(ctx_, out, length) == 1;
+  CDLT_ASSERT(ok, "shake128 digest failed");
 }
 
 Sha3_256::Sha3_256() : ctx_(EVP_MD_CTX_new()) {
@@ -66,6 +80,37 @@ std::string Base64Encode(std::string_view bytes) {
     out += kAlphabet[(v >> 12) & 63];
     out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
     out += '=';
+  }
+  return out;
+}
+
+}  // namespace cdlt::schema
+
+namespace cdlt::schema {
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = value(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
   }
   return out;
 }

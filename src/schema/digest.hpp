@@ -1,15 +1,33 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header.
+struct evp_md_st;      // OpenSSL's EVP_MD
 
 namespace cdlt::schema {
 
 /// Return `length` bytes of the SHAKE-128 extendable output of `data`.
 std::string Shake128(std::string_view data, size_t length);
+
+/// SHAKE-128 for many short inputs: the algorithm is fetched and the context allocated once.
+/// Not thread-safe; use one per thread.
+class Shake128Hasher {
+ public:
+  Shake128Hasher();
+  ~Shake128Hasher();
+  Shake128Hasher(const Shake128Hasher&) = delete;
+  Shake128Hasher& operator=(const Shake128Hasher&) = delete;
+  /// Write `length` bytes of the SHAKE-128 output of `data` to `out`.
+  void Digest(std::string_view data, unsigned char* out, size_t length);
+
+ private:
+  evp_md_st* md_;
+  evp_md_ctx_st* ctx_;
+};
 
 /// Incremental SHA3-256, for hashes fed in several pieces (the schema version hash).
 class Sha3_256 {
@@ -30,5 +48,7 @@ class Sha3_256 {
 
 /// Encode `bytes` as standard base64 (alphabet with '+' and '/', '=' padding).
 std::string Base64Encode(std::string_view bytes);
+/// Decode standard base64 (padding optional); nullopt when `text` is not base64.
+std::optional<std::string> Base64Decode(std::string_view text);
 
 }  // namespace cdlt::schema

@@ -548,6 +548,21 @@ WriteDisposition Schema::GetWriteDisposition(std::string_view table_name) const 
   return WriteDisposition::kAppend;
 }
 
+std::string Schema::GetMergeStrategy(std::string_view table_name) const {
+  const Table* table = FindTable(table_name);
+  for (size_t depth = 0; table != nullptr && depth <= tables_.size(); ++depth) {
+    auto it = table->extra.find(std::string(kMergeStrategyHint));
+    if (it != table->extra.end() && it->is_string()) return it->get<std::string>();
+    table = table->parent ? FindTable(*table->parent) : nullptr;
+  }
+  return std::string(kDefaultMergeStrategy);
+}
+
+bool HasExtraFlag(const Column& column, std::string_view hint) {
+  auto it = column.extra.find(std::string(hint));
+  return it != column.extra.end() && it->is_boolean() && it->get<bool>();
+}
+
 bool MergeColumn(Column& into, const Column& from) {
   Column before = into;
   if (from.data_type) into.data_type = from.data_type;

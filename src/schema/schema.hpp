@@ -22,6 +22,20 @@ inline constexpr std::string_view kVersionTableName = "_dlt_version";
 inline constexpr std::string_view kLoadsTableName = "_dlt_loads";
 inline constexpr std::string_view kPipelineStateTableName = "_dlt_pipeline_state";
 
+/// dlt's merge hints: table props (in Table::extra) and column props (in Column::extra).
+inline constexpr std::string_view kMergeStrategyHint = "x-merge-strategy";
+inline constexpr std::string_view kBoundaryTimestampHint = "x-boundary-timestamp";
+inline constexpr std::string_view kValidFromHint = "x-valid-from";
+inline constexpr std::string_view kValidToHint = "x-valid-to";
+inline constexpr std::string_view kActiveRecordTimestampHint = "x-active-record-timestamp";
+inline constexpr std::string_view kRowVersionHint = "x-row-version";
+/// dlt's default scd2 column names.
+inline constexpr std::string_view kDefaultValidFrom = "_dlt_valid_from";
+inline constexpr std::string_view kDefaultValidTo = "_dlt_valid_to";
+inline constexpr std::string_view kDefaultRowVersion = "_dlt_id";
+/// The merge strategy used when a merge table sets none (dlt: the destination's first).
+inline constexpr std::string_view kDefaultMergeStrategy = "delete-insert";
+
 /// One column of a table; `extra` keeps props cdlt does not model (x-*, ...) verbatim.
 struct Column {
   std::string name;
@@ -120,6 +134,9 @@ class Schema {
   const Table& RootOf(std::string_view table) const;
   /// Return the write disposition of `table` or its nearest ancestor that sets one; default append.
   WriteDisposition GetWriteDisposition(std::string_view table) const;
+  /// Return the x-merge-strategy of `table` or its nearest ancestor that sets one; else
+  /// kDefaultMergeStrategy.
+  std::string GetMergeStrategy(std::string_view table) const;
 
   /// Merge a partial table. A new table is added as given, root tables defaulting to write
   /// disposition append and resource = name. For an existing table: new columns are appended;
@@ -162,6 +179,9 @@ nlohmann::ordered_json TableToJson(const Table& table);
 
 /// Merge the set props of `from` into `into` (see Schema::MergeTable); return whether it changed.
 bool MergeColumn(Column& into, const Column& from);
+
+/// Return whether the column's `extra` holds `hint` set to true (e.g. x-valid-from).
+bool HasExtraFlag(const Column& column, std::string_view hint);
 
 /// The dlt system tables (§6.3).
 Table DltVersionTable();

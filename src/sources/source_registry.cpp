@@ -21,7 +21,8 @@ using nlohmann::json;
 constexpr std::string_view kDataTypes =
     "text, double, bool, timestamp, bigint, binary, json, decimal, wei, date, time";
 constexpr std::string_view kColumnProps =
-    "data_type, nullable, primary_key, merge_key, unique, precision, scale, timezone";
+    "data_type, nullable, primary_key, merge_key, unique, precision, scale, timezone, "
+    "hard_delete, dedup_sort";
 
 /// Where a value came from, for messages: "in /p/.dlt/config.toml" or "environment variable X".
 std::string Origin(const config::ConfigValue& value) {
@@ -105,6 +106,14 @@ ColumnHint ParseColumnHint(const std::string& name, const json& spec, const std:
       hint.merge_key = need_bool();
     } else if (prop == "unique") {
       hint.unique = need_bool();
+    } else if (prop == "hard_delete") {
+      hint.hard_delete = need_bool();
+    } else if (prop == "dedup_sort") {
+      if (!value.is_string() ||
+          (value.get<std::string>() != "asc" && value.get<std::string>() != "desc")) {
+        Invalid(prop_key, found, fmt::format("expected \"asc\" or \"desc\", got {}", value.dump()));
+      }
+      hint.dedup_sort = value.get<std::string>();
     } else if (prop == "timezone") {
       hint.timezone = need_bool();
     } else if (prop == "precision") {
@@ -144,6 +153,9 @@ std::vector<ColumnHint> ParseColumns(const config::Config& config, const std::st
   return hints;
 }
 
+/// Parse `write_disposition`: a name, or dlt's table {disposition = "merge", strategy = "scd2",
+/// ...}. Return the name, or for a merge with options dlt's dict as JSON text (the extract stage
+/// reads both forms, as dlt's resource hints do).
 std::string ParseWriteDisposition(const config::Config& config, const std::string& key,
                                   const config::ConfigValue& found) {
   bool is_table = found.value.is_object();
@@ -159,22 +171,35 @@ std::string ParseWriteDisposition(const config::Config& config, const std::strin
   }
   json table = *config.GetObject({}, key);
   std::optional<std::string> disposition;
+  json dict = json::object();
   for (const auto& [prop, value] : table.items()) {
     if (prop == "disposition") {
       if (!value.is_string()) Invalid(key, found, "disposition must be a string");
       disposition = value.get<std::string>();
     } else if (prop == "strategy") {
-      // Only dlt's default merge strategy exists so far; silently ignoring scd2 or upsert
-      // would load wrong data.
-      if (!value.is_string() || value.get<std::string>() != "delete-insert") {
+      if (!value.is_string() || !schema::IsMergeStrategy(value.get<std::string>())) {
         Invalid(key, found,
-                fmt::format("merge strategy {} is not supported yet (only \"delete-insert\")",
-                            value.dump()));
+                fmt::format("unknown merge strategy {}: allowed values are {}", value.dump(),
+                            schema::kMergeStrategyNames));
       }
+      dict[prop] = value;
+    } else if (prop == "active_record_timestamp" || prop == "boundary_timestamp" ||
+               prop == "row_version_column_name") {
+      if (!value.is_string() || value.get<std::string>().empty()) {
+        Invalid(key, found, fmt::format("{} must be a non-empty string", prop));
+      }
+      dict[prop] = value;
+    } else if (prop == "validity_column_names") {
+      if (!value.is_array() || value.size() != 2 || !value[0].is_string() ||
+          !value[1].is_string()) {
+        Invalid(key, found, "validity_column_names must be a list of two column names");
+      }
+      dict[prop] = value;
     } else {
       Invalid(key, found,
-              fmt::format("write disposition setting \"{}\" is not supported (use disposition "
-                          "and strategy)",
+              fmt::format("write disposition setting \"{}\" is not supported (allowed: "
+                          "disposition, strategy, validity_column_names, "
+                          "active_record_timestamp, boundary_timestamp, row_version_column_name)",
                           prop));
     }
   }
@@ -182,7 +207,23 @@ std::string ParseWriteDisposition(const config::Config& config, const std::strin
     Invalid(key, found, "the table needs a disposition, e.g. {disposition = \"merge\"}");
   schema::ParseWriteDisposition(*disposition,
                                 fmt::format("config key {} ({})", key, Origin(found)));
-  return *disposition;
+  // The default strategy spelled out is the plain name.
+  if (dict == json{{"strategy", "delete-insert"}}) dict.erase("strategy");
+  if (dict.empty()) return *disposition;
+  if (*disposition != "merge") {
+    Invalid(
+        key, found,
+        fmt::format("strategy options apply to disposition \"merge\", not \"{}\"", *disposition));
+  }
+  bool scd2 = dict.value("strategy", "") == "scd2";
+  for (const char* option :
+       {"validity_column_names", "active_record_timestamp", "row_version_column_name"}) {
+    if (dict.contains(option) && !scd2) {
+      Invalid(key, found, fmt::format("{} needs strategy = \"scd2\"", option));
+    }
+  }
+  dict["disposition"] = *disposition;
+  return dict.dump();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "common/logging.hpp"
 #include "config/config.hpp"
+#include "destinations/duckdb/merge_sql.hpp"
 
 namespace cdlt::dest::duckdb {
 
@@ -114,8 +115,29 @@ std::string ResolveDatabasePath(const config::Config& config, const std::string&
   return p.lexically_normal().string();
 }
 
-DuckDbClient::DuckDbClient(std::string path, std::string dataset_name)
-    : path_(std::move(path)), dataset_(std::move(dataset_name)), staging_(dataset_ + "_staging") {
+std::string ReplaceStrategyFromConfig(const config::Config& config) {
+  auto found = config.Find({"destination", "duckdb"}, "replace_strategy");
+  if (!found) return kInsertFromStaging;
+  if (!found->value.is_string() || (found->value.get<std::string>() != kTruncateAndInsert &&
+                                    found->value.get<std::string>() != kInsertFromStaging)) {
+    throw Error(ErrorKind::kConfig,
+                fmt::format("config key {} ({}): unknown replace strategy {}: allowed values are "
+                            "{}, {}",
+                            found->origin.key, found->origin.provider, found->value.dump(),
+                            kTruncateAndInsert, kInsertFromStaging));
+  }
+  return found->value.get<std::string>();
+}
+
+DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, std::string replace_strategy)
+    : path_(std::move(path)),
+      dataset_(std::move(dataset_name)),
+      replace_strategy_(std::move(replace_strategy)) {
+  if (replace_strategy_ != kTruncateAndInsert && replace_strategy_ != kInsertFromStaging) {
+    throw Error(ErrorKind::kConfig,
+                fmt::format("unknown replace strategy \"{}\": allowed values are {}, {}",
+                            replace_strategy_, kTruncateAndInsert, kInsertFromStaging));
+  }
   caps_.loader_file_formats = {"parquet"};
   caps_.max_identifier_length = 65536;
   std::error_code ec;
@@ -131,8 +153,25 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name)
 std::string DuckDbClient::Qualified(const std::string& table) const {
   return QuoteIdent(dataset_) + "." + QuoteIdent(table);
 }
-std::string DuckDbClient::StagingQualified(const std::string& table) const {
-  return QuoteIdent(staging_) + "." + QuoteIdent(table);
+std::string DuckDbClient::StagingSchema(const PackagePlan& plan) const {
+  std::string digits;
+  for (char c : plan.load_id) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  return dataset_ + "_staging_" + digits;
+}
+
+std::string DuckDbClient::StagingQualified(const PackagePlan& plan,
+                                           const std::string& table) const {
+  return QuoteIdent(StagingSchema(plan)) + "." + QuoteIdent(table);
+}
+
+std::vector<std::string> DuckDbClient::StagedRoots(const PackagePlan& plan) const {
+  std::vector<std::string> roots = plan.merge_tables;
+  if (replace_strategy_ == kInsertFromStaging) {
+    roots.insert(roots.end(), plan.replace_tables.begin(), plan.replace_tables.end());
+  }
+  return roots;
 }
 
 bool DuckDbClient::TableExists(db::DuckConnection& con, const std::string& schema_name,
@@ -144,7 +183,7 @@ bool DuckDbClient::TableExists(db::DuckConnection& con, const std::string& schem
 }
 
 void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& schema_name,
-                                const schema::Table& table) {
+                                const schema::Table& table, bool staging) {
   std::string qualified = QuoteIdent(schema_name) + "." + QuoteIdent(table.name);
   auto existing = con.QueryText(
       fmt::format("SELECT column_name FROM information_schema.columns WHERE table_schema = {} AND "
@@ -156,7 +195,7 @@ void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& sche
     for (const auto& c : table.columns) {
       if (!c.complete()) continue;
       if (!cols.empty()) cols += ", ";
-      cols += QuoteIdent(c.name) + " " + SqlType(c) + (c.nullable ? "" : " NOT NULL");
+      cols += QuoteIdent(c.name) + " " + SqlType(c) + (c.nullable || staging ? "" : " NOT NULL");
     }
     if (cols.empty()) return;
     con.Execute(fmt::format("CREATE TABLE IF NOT EXISTS {} ({})", qualified, cols), what);
@@ -174,6 +213,10 @@ void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& sche
 }
 
 void DuckDbClient::InitPackage(const schema::Schema& schema, const PackagePlan& plan) {
+  // Refuse a merge that cannot work before any row is loaded.
+  for (const auto& root : plan.merge_tables) {
+    for (const auto& warning : CheckMergeTable(schema, root)) log::Warn("{}", warning);
+  }
   db::DuckConnection con(db_);
   std::string what = fmt::format("preparing dataset {} in {}", dataset_, path_);
   con.Execute("BEGIN TRANSACTION", what);
@@ -205,14 +248,36 @@ void DuckDbClient::InitPackage(const schema::Schema& schema, const PackagePlan& 
                       QuoteLiteral(schema.version_hash()), QuoteLiteral(schema.ToJson().dump())),
           what);
     }
-    if (!plan.replace_tables.empty()) {
-      con.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdent(staging_)), what);
-      for (const auto& name : plan.replace_tables) {
-        const schema::Table* t = schema.FindTable(name);
-        if (t == nullptr) continue;
-        // Staging starts empty for each package; a resumed package skips InitPackage.
-        con.Execute(fmt::format("DROP TABLE IF EXISTS {}", StagingQualified(name)), what);
-        MigrateTable(con, staging_, *t);
+    // A root and its nested tables: replace clears all of them, staging holds all of them.
+    auto chain = [&](const std::string& root) {
+      std::vector<const schema::Table*> tables;
+      if (const schema::Table* t = schema.FindTable(root)) tables.push_back(t);
+      for (const auto* nested : schema.NestedTables(root)) tables.push_back(nested);
+      return tables;
+    };
+    std::vector<std::string> staged = StagedRoots(plan);
+    if (!staged.empty()) {
+      std::string staging = StagingSchema(plan);
+      con.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdent(staging)), what);
+      for (const auto& root : staged) {
+        for (const schema::Table* t : chain(root)) {
+          if (!t->HasCompleteColumns()) continue;
+          MigrateTable(con, dataset_, *t);
+          // Staging starts empty for each package; a resumed package skips InitPackage.
+          con.Execute(fmt::format("DROP TABLE IF EXISTS {}", StagingQualified(plan, t->name)),
+                      what);
+          MigrateTable(con, staging, *t, /*staging=*/true);
+        }
+      }
+    }
+    if (replace_strategy_ == kTruncateAndInsert) {
+      // dlt's truncate-and-insert: the tables are emptied now and the jobs load into them.
+      for (const auto& root : plan.replace_tables) {
+        for (const schema::Table* t : chain(root)) {
+          if (TableExists(con, dataset_, t->name)) {
+            con.Execute(fmt::format("DELETE FROM {}", Qualified(t->name)), what);
+          }
+        }
       }
     }
     con.Execute("COMMIT", what);
@@ -239,9 +304,9 @@ void DuckDbClient::LoadJob(const schema::Schema& schema, const PackagePlan& plan
   (void)schema;
   const schema::Table* t = schema.FindTable(table);
   std::string root = t != nullptr ? schema.RootOf(table).name : table;
-  bool staged = std::find(plan.replace_tables.begin(), plan.replace_tables.end(), root) !=
-                plan.replace_tables.end();
-  std::string target = staged ? StagingQualified(table) : Qualified(table);
+  std::vector<std::string> roots = StagedRoots(plan);
+  bool staged = std::find(roots.begin(), roots.end(), root) != roots.end();
+  std::string target = staged ? StagingQualified(plan, table) : Qualified(table);
   db::DuckConnection con(db_);
   std::string sql = fmt::format(
       "INSERT INTO {} BY NAME SELECT * FROM read_parquet({}); INSERT INTO {} VALUES ({}, {}, "
@@ -262,15 +327,28 @@ bool DuckDbClient::IsPackageCommitted(const std::string& load_id) {
 void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePlan& plan) {
   db::DuckConnection con(db_);
   std::string sql;
-  for (const auto& root : plan.replace_tables) {
-    std::vector<std::string> chain = {root};
-    for (const auto* nested : schema.NestedTables(root)) chain.push_back(nested->name);
-    for (const auto& name : chain) {
-      if (!TableExists(con, staging_, name)) continue;
-      sql += fmt::format("DELETE FROM {}; INSERT INTO {} BY NAME SELECT * FROM {}; DROP TABLE {};",
-                         Qualified(name), Qualified(name), StagingQualified(name),
-                         StagingQualified(name));
+  std::string staging = StagingSchema(plan);
+  if (replace_strategy_ == kInsertFromStaging) {
+    for (const auto& root : plan.replace_tables) {
+      std::vector<std::string> chain = {root};
+      for (const auto* nested : schema.NestedTables(root)) chain.push_back(nested->name);
+      for (const auto& name : chain) {
+        if (!TableExists(con, staging, name) || !TableExists(con, dataset_, name)) continue;
+        sql += fmt::format("DELETE FROM {}; INSERT INTO {} BY NAME SELECT * FROM {};",
+                           Qualified(name), Qualified(name), StagingQualified(plan, name));
+      }
     }
+  }
+  // The merge runs here, in the transaction that records the load: a crash leaves the old table
+  // or the merged one, never half a merge.
+  std::string boundary =
+      plan.created_at ? fmt::format("to_timestamp({:.6f})", *plan.created_at) : "now()";
+  for (const auto& root : plan.merge_tables) {
+    if (!TableExists(con, staging, root) || !TableExists(con, dataset_, root)) continue;
+    sql += MergeSql(schema, root, Qualified(root), StagingQualified(plan, root), boundary);
+  }
+  if (!StagedRoots(plan).empty()) {
+    sql += fmt::format("DROP SCHEMA IF EXISTS {} CASCADE;", QuoteIdent(staging));
   }
   if (plan.pipeline_state) {
     const auto& s = *plan.pipeline_state;

@@ -53,6 +53,23 @@ std::string JoinNames(const std::vector<std::string>& names, size_t max = 50) {
 
 bool IsView(char relkind) { return relkind == 'v'; }
 
+/// Passes batches through an incremental filter on their way to the real emitter.
+class FilteringEmitter : public Emitter {
+ public:
+  FilteringEmitter(Emitter& out, pipeline::IncrementalFilter& filter)
+      : out_(out), filter_(filter) {}
+  bool Emit(Batch batch) override {
+    bool stop = false;
+    Batch kept = filter_.Apply(std::move(batch), &stop);
+    bool go_on = kept.num_rows() == 0 || out_.Emit(std::move(kept));
+    return go_on && !stop;
+  }
+
+ private:
+  Emitter& out_;
+  pipeline::IncrementalFilter& filter_;
+};
+
 /// Reads one table: plans its columns, decides whether to split it and runs the readers.
 class TableReader {
  public:
@@ -71,6 +88,10 @@ class TableReader {
     std::vector<PgColumnPlan> plan = Plan(emitter.hints());
     std::optional<int64_t> limit = emitter.limit();
     if (limit && *limit <= 0) return;
+    if (options_.incremental) {
+      ReadIncremental(plan, limit, emitter);
+      return;
+    }
     int readers = emitter.max_parallelism();
     if (pool_size_ > 0) readers = std::min(readers, pool_size_);
     if (limit || readers < 2 || !options_.split || !Splittable() ||
@@ -85,6 +106,68 @@ class TableReader {
   }
 
  private:
+  /// WHERE cursor >= start [AND cursor < end] [ORDER BY cursor], dlt's pushdown (§11.1), then
+  /// the in-engine filter drops the boundary rows loaded by the last run.
+  void ReadIncremental(const std::vector<PgColumnPlan>& plan, std::optional<int64_t> limit,
+                       Emitter& emitter) {
+    const pipeline::IncrementalSpec& spec = *options_.incremental;
+    const PgColumnInfo* cursor = nullptr;
+    for (const auto& c : info_.columns) {
+      if (c.name == spec.cursor_path) cursor = &c;
+    }
+    if (cursor == nullptr) {
+      Throw(ErrorKind::kConfig,
+            "incremental cursor_path {} is not a column of {} (config key "
+            "sources.sql_database.{}.incremental)",
+            spec.cursor_path, where_, info_.name);
+    }
+    if (std::none_of(plan.begin(), plan.end(),
+                     [&](const auto& c) { return c.name == cursor->name; })) {
+      Throw(ErrorKind::kConfig, "incremental cursor column {} of {} is excluded from the read",
+            spec.cursor_path, where_);
+    }
+    nlohmann::json& state = emitter.resource_state()["incremental"][spec.cursor_path];
+    pipeline::IncrementalFilter filter(spec, state, info_.primary_key, where_);
+    const std::string column = db::PgQuoteIdent(cursor->name);
+    auto literal = [&](const nlohmann::json& v) {
+      std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+      return db::PgQuoteLiteral(text) + "::" + cursor->declared;
+    };
+    std::vector<std::string> conditions;
+    const char* ge = spec.use_min ? "<=" : ">=";
+    const char* gt = spec.use_min ? "<" : ">";
+    const char* lt = spec.use_min ? ">" : "<";
+    const char* le = spec.use_min ? ">=" : "<=";
+    if (filter.start_value()) {
+      conditions.push_back(fmt::format("{} {} {}", column, filter.start_open() ? gt : ge,
+                                       literal(*filter.start_value())));
+    }
+    if (spec.end_value) {
+      conditions.push_back(fmt::format("{} {} {}", column, spec.range_end_closed ? le : lt,
+                                       literal(*spec.end_value)));
+    }
+    std::string where;
+    for (const auto& c : conditions) where += (where.empty() ? "" : " AND ") + c;
+    using Missing = pipeline::IncrementalSpec::OnMissing;
+    if (spec.on_cursor_value_missing == Missing::kInclude && !where.empty()) {
+      where = fmt::format("({}) OR {} IS NULL", where, column);
+    } else if (spec.on_cursor_value_missing == Missing::kExclude) {
+      where += (where.empty() ? "" : " AND ") + column + " IS NOT NULL";
+    }
+    std::string order;
+    if (spec.row_order)
+      order = fmt::format("{} {}", column, *spec.row_order == "asc" ? "ASC" : "DESC");
+    db::PgConnection conn(credentials_);
+    FilteringEmitter filtering(emitter, filter);
+    std::optional<int64_t> rows;
+    if (limit) rows = *limit * options_.chunk_size;
+    CopyRange(conn, plan, where, rows, filtering, order);
+    state = filter.State();
+    log::Info("{}: incremental on {} from {} read {} rows, kept {}", where_, spec.cursor_path,
+              filter.start_value() ? filter.start_value()->dump() : "the beginning",
+              filter.rows_seen(), filter.rows_kept());
+  }
+
   std::vector<PgColumnPlan> Plan(const ResourceHints* hints) {
     std::set<std::string> included(options_.included_columns.begin(),
                                    options_.included_columns.end());
@@ -145,11 +228,12 @@ class TableReader {
   }
 
   std::string SelectSql(const std::vector<PgColumnPlan>& plan, const std::string& where,
-                        std::optional<int64_t> rows) const {
+                        std::optional<int64_t> rows, const std::string& order = "") const {
     std::string select;
     for (const auto& c : plan) select += (select.empty() ? "" : ", ") + c.select_expr;
     std::string sql = fmt::format("COPY (SELECT {} FROM {}", select, qualified_);
     if (!where.empty()) sql += " WHERE " + where;
+    if (!order.empty()) sql += " ORDER BY " + order;
     if (rows) sql += fmt::format(" LIMIT {}", *rows);
     sql += ") TO STDOUT (FORMAT binary)";
     return sql;
@@ -157,14 +241,15 @@ class TableReader {
 
   /// Stream one range into `emitter`; false when the emitter asked to stop.
   bool CopyRange(db::PgConnection& conn, const std::vector<PgColumnPlan>& plan,
-                 const std::string& where, std::optional<int64_t> rows, Emitter& emitter) {
+                 const std::string& where, std::optional<int64_t> rows, Emitter& emitter,
+                 const std::string& order = "") {
     bool go_on = true;
     CopyDecoder decoder(plan, static_cast<size_t>(options_.chunk_size), where_,
                         [&](Batch batch) { return go_on = emitter.Emit(std::move(batch)); });
     std::string what = fmt::format("reading {}", where_);
     try {
       conn.CopyOut(
-          SelectSql(plan, where, rows),
+          SelectSql(plan, where, rows, order),
           [&](const char* data, size_t size) { return decoder.Feed(data, size); }, what);
     } catch (Error& e) {
       const std::string& state = conn.last_sqlstate();
@@ -354,6 +439,14 @@ TableOptions ReadTableOptions(const config::Config& config,
   t.split = config.GetBool(sections, "parallel_ranges").value_or(true);
   t.min_split_rows =
       config.GetIntInRange(sections, "min_split_rows", 0, std::numeric_limits<int64_t>::max());
+  // Only a table's own section: an incremental names one table's cursor column.
+  if (sections.size() == 3) {
+    std::string key = fmt::format("sources.{}.{}.incremental", sections[1], sections[2]);
+    if (config.Find({}, key)) {
+      t.incremental =
+          pipeline::IncrementalSpec::FromJson(*config.GetObject({}, key), "config key " + key);
+    }
+  }
   return t;
 }
 

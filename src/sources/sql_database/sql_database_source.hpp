@@ -14,6 +14,7 @@
 
 #include "cdlt/resource.hpp"
 #include "db/pg_conn.hpp"
+#include "extract/incremental.hpp"
 #include "sources/sql_database/pg_types.hpp"
 
 namespace cdlt::config {
@@ -39,6 +40,10 @@ struct TableOptions {
   bool split = true;
   /// Rows below which a table is never split (default: 4 × chunk_size).
   std::optional<int64_t> min_split_rows;
+  /// dlt's incremental: pushed down as WHERE/ORDER BY, then filtered and de-duplicated in the
+  /// engine; its state lives in the resource state. An incremental table is read by one
+  /// connection.
+  std::optional<pipeline::IncrementalSpec> incremental;
 };
 
 struct SqlDatabaseOptions {

@@ -496,7 +496,7 @@ TEST(FilesystemSource, ApplyResourceHintsErrorsNameTheKey) {
   };
   std::vector<Case> cases = {
       {"write_disposition = \"upsert\"", "sources.filesystem.orders.write_disposition"},
-      {"write_disposition = {disposition = \"merge\", strategy = \"scd2\"}",
+      {"write_disposition = {disposition = \"merge\", strategy = \"scd3\"}",
        "sources.filesystem.orders.write_disposition"},
       {"write_disposition = {strategy = \"delete-insert\"}",
        "sources.filesystem.orders.write_disposition"},
