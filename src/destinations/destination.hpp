@@ -4,6 +4,7 @@
 // its name. A client is used for one package at a time; LoadJob may be called from several threads.
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,14 @@ struct PackagePlan {
   std::optional<nlohmann::json> pipeline_state;
 };
 
+/// The newest committed pipeline state of a pipeline in the destination, with its schemas.
+struct StoredState {
+  int64_t version = 0;
+  std::string version_hash;
+  std::string state;                           ///< as stored: base64 of zlib-compressed state JSON
+  std::map<std::string, std::string> schemas;  ///< newest schema JSON per schema name
+};
+
 class DestinationClient {
  public:
   virtual ~DestinationClient() = default;
@@ -56,6 +65,9 @@ class DestinationClient {
                        const std::filesystem::path& file) = 0;
   /// Whether _dlt_loads already holds this load_id.
   virtual bool IsPackageCommitted(const std::string& load_id) = 0;
+  /// The newest state row of `pipeline_name` whose load is in _dlt_loads (status 0), and the
+  /// newest stored version of every schema; nullopt when the dataset holds none.
+  virtual std::optional<StoredState> RestoreState(const std::string& pipeline_name) = 0;
   /// Swap replaced tables in and write _dlt_loads (and the state row) in one transaction.
   virtual void CompletePackage(const schema::Schema& schema, const PackagePlan& plan) = 0;
 };

@@ -79,6 +79,28 @@ std::string ZlibBase64(const std::string& text) {
   return schema::Base64Encode(out);
 }
 
+/// The inverse of ZlibBase64.
+std::string UnZlibBase64(const std::string& text) {
+  std::optional<std::string> bytes = schema::Base64Decode(text);
+  if (!bytes) throw Error(ErrorKind::kDestination, "stored pipeline state is not base64");
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) throw Error(ErrorKind::kInternal, "zlib init failed");
+  z.next_in = reinterpret_cast<Bytef*>(bytes->data());
+  z.avail_in = static_cast<uInt>(bytes->size());
+  std::string out;
+  char buf[65536];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END) throw Error(ErrorKind::kDestination, "stored pipeline state is corrupt");
+  return out;
+}
+
 std::string HashBase64(const std::string& text) {
   schema::Sha3_256 h;
   h.Update(text);
@@ -181,6 +203,41 @@ class PipelineImpl {
   }
 
   void SaveLocalState() { io::WriteFileAtomic(working_dir / "state.json", local_state.dump(2)); }
+
+  /// dlt's sync_destination on a fresh pipeline folder: the newest committed state row and the
+  /// schemas it names come back from the destination, so a new machine resumes where the last
+  /// one stopped. Returns whether anything was restored.
+  bool RestoreFromDestination(dest::DestinationClient& client) {
+    std::optional<dest::StoredState> stored = client.RestoreState(name);
+    if (!stored) return false;
+    nlohmann::json remote;
+    try {
+      remote = nlohmann::json::parse(UnZlibBase64(stored->state));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(
+          ErrorKind::kDestination,
+          fmt::format("the stored state of pipeline {} is not valid JSON: {}", name, e.what()));
+    }
+    if (remote.value("_state_version", 0) < local_state.value("_state_version", 0)) return false;
+    nlohmann::json local = local_state["_local"];
+    local_state = remote;
+    local_state["_local"] = local;
+    local_state["_local"]["_last_extracted_hash"] = stored->version_hash;
+    local_state["_local"]["first_run"] = false;
+    local_state["dataset_name"] = dataset_name;
+    std::vector<std::string> restored;
+    for (const auto& schema_name : remote.value("schema_names", nlohmann::json::array())) {
+      auto it = stored->schemas.find(schema_name.get<std::string>());
+      if (it == stored->schemas.end()) continue;
+      schema::Schema schema = schema::Schema::FromJson(nlohmann::ordered_json::parse(it->second));
+      schema.SaveFile(SchemaPath(schema.name()));
+      restored.push_back(schema.name());
+    }
+    SaveLocalState();
+    log::Info("pipeline {}: restored state version {} and schemas [{}] from the destination", name,
+              stored->version, fmt::join(restored, ", "));
+    return true;
+  }
 };
 
 Pipeline Pipeline::Create(const PipelineOptions& options) {
@@ -420,6 +477,18 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
         });
       }
     };
+    // A fresh pipeline folder takes its state and schemas from the destination first (dlt's
+    // restore_from_destination, on by default).
+    if (impl.local_state["_local"].value("first_run", false) &&
+        impl.storage->ListExtracted().empty() && impl.storage->ListNormalized().empty() &&
+        impl.cfg.GetBool({"pipeline"}, "restore_from_destination").value_or(true) &&
+        !impl.dev_mode) {
+      if (impl.RestoreFromDestination(get_client())) {
+        trace.notes.push_back(
+            fmt::format("restored state version {} and schemas from the destination",
+                        impl.local_state.value("_state_version", 0)));
+      }
+    }
     normalize_pending();
     load_pending();
     if (source != nullptr) {

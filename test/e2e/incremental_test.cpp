@@ -255,5 +255,34 @@ INSERT INTO accounts VALUES (101, 'new', 1, false, 103), (102, 'new', 2, false, 
   EXPECT_EQ(p.Duck("SELECT count(*) || '/' || sum(balance) FROM src.accounts"), expected);
 }
 
+TEST(IncrementalE2E, AFreshPipelineFolderResumesFromTheDestinationState) {
+  IncrementalProject p(R"([sources.sql_database]
+table_names = ["log"]
+
+[sources.sql_database.log]
+incremental = { cursor_path = "seq" }
+)");
+  p.pg().Exec(
+      "CREATE TABLE log AS SELECT i AS seq, 'line ' || i AS msg FROM generate_series(1, 100) i;");
+  ASSERT_EQ(p.Run().exit_code, 0);
+  ASSERT_EQ(p.Duck("SELECT count(*) FROM src.log"), "100");
+  nlohmann::json before = p.LocalState();
+  // A new machine: no pipeline folder, same destination.
+  fs::remove_all(p.dir() / "pipelines");
+  p.pg().Exec("INSERT INTO log SELECT i, 'line ' || i FROM generate_series(101, 110) i;");
+  CommandResult r = p.Run({{"RUNTIME__LOG_LEVEL", "INFO"}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.err.find("restored state version"), std::string::npos) << r.err;
+  EXPECT_EQ(p.Duck("SELECT count(*) || '/' || count(DISTINCT seq) FROM src.log"), "110/110");
+  EXPECT_EQ(p.Incremental("log", "seq")["last_value"], 110);
+  EXPECT_GT(p.LocalState()["_state_version"].get<int>(), before["_state_version"].get<int>());
+  EXPECT_TRUE(fs::exists(p.dir() / "pipelines/inc/schemas/sql_database.schema.json"));
+  // With restore_from_destination = false a fresh folder starts over (and appends duplicates).
+  fs::remove_all(p.dir() / "pipelines");
+  r = p.Run({{"RESTORE_FROM_DESTINATION", "false"}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(p.Duck("SELECT count(*) FROM src.log"), "220");
+}
+
 }  // namespace
 }  // namespace cdlt::test

@@ -324,6 +324,37 @@ bool DuckDbClient::IsPackageCommitted(const std::string& load_id) {
   return n && *n != "0";
 }
 
+std::optional<StoredState> DuckDbClient::RestoreState(const std::string& pipeline_name) {
+  db::DuckConnection con(db_);
+  if (!TableExists(con, dataset_, "_dlt_pipeline_state") ||
+      !TableExists(con, dataset_, "_dlt_loads")) {
+    return std::nullopt;
+  }
+  db::TextRows rows = con.QueryText(
+      fmt::format("SELECT s.version, s.version_hash, s.state FROM {} s JOIN {} l ON l.load_id = "
+                  "s._dlt_load_id WHERE s.pipeline_name = {} AND l.status = 0 ORDER BY "
+                  "s._dlt_load_id DESC, s.version DESC LIMIT 1",
+                  Qualified("_dlt_pipeline_state"), Qualified("_dlt_loads"),
+                  QuoteLiteral(pipeline_name)),
+      "reading the pipeline state");
+  if (rows.rows.empty()) return std::nullopt;
+  StoredState out;
+  out.version = std::stoll(rows.rows[0][0].value_or("0"));
+  out.version_hash = rows.rows[0][1].value_or("");
+  out.state = rows.rows[0][2].value_or("");
+  if (TableExists(con, dataset_, "_dlt_version")) {
+    db::TextRows schemas = con.QueryText(
+        fmt::format("SELECT schema_name, schema FROM {} QUALIFY row_number() OVER (PARTITION BY "
+                    "schema_name ORDER BY inserted_at DESC, version DESC) = 1",
+                    Qualified("_dlt_version")),
+        "reading the stored schemas");
+    for (const auto& row : schemas.rows) {
+      if (row[0] && row[1]) out.schemas[*row[0]] = *row[1];
+    }
+  }
+  return out;
+}
+
 void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePlan& plan) {
   db::DuckConnection con(db_);
   std::string sql;

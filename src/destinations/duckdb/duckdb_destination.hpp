@@ -41,6 +41,7 @@ class DuckDbClient : public DestinationClient {
   void LoadJob(const schema::Schema& schema, const PackagePlan& plan, const std::string& table,
                const std::string& job_id, const std::filesystem::path& file) override;
   bool IsPackageCommitted(const std::string& load_id) override;
+  std::optional<StoredState> RestoreState(const std::string& pipeline_name) override;
   void CompletePackage(const schema::Schema& schema, const PackagePlan& plan) override;
 
  private:
