@@ -19,9 +19,13 @@
 #   The limit of an end-to-end run is (a) + (b): cdlt's stages are sequential for one load package
 #   (load starts when extract has finished), so a run can at best read the table once at COPY speed
 #   and then ingest it once at DuckDB's Parquet speed.
+#   Also measured: peak RSS (/usr/bin/time, else the trace), RSS and CPU sampled per stage, CPU of the
+#   PostgreSQL server; see BENCHMARKS.md for the method and the figures. The report is also saved as
+#   report.md (raw figures: results.txt) in the work folder.
 #
 # Environment: BENCH_ROWS, BENCH_SMALL_ROWS (0 = skip), BENCH_REPEAT, BENCH_WORKERS ("1 2"),
-# BENCH_WORK_DIR. Heavy commands run under `nice -n 5`.
+# BENCH_WORK_DIR. cdlt's own variables (e.g. DATA_WRITER__FILE_MAX_ITEMS) pass through to its runs.
+# Heavy commands run under `nice -n 5`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,7 +74,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 TIME_BIN=
-STAGE_extract='' STAGE_normalize='' STAGE_load=''
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+LAST_PG_CPU_S=0 LAST_T0=0 LAST_T1=0 PRE_S=0 POST_S=0
+STAGE_extract='' STAGE_normalize='' STAGE_load='' RSS_EXTRACT_KB='' RSS_LOAD_KB='' LAST_CPU_S='' CPU_EXTRACT_S='' CPU_LOAD_S=''
 if [ -x /usr/bin/time ] && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then TIME_BIN=/usr/bin/time; fi
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -98,22 +104,99 @@ fi
 [ "$(duck_scalar "$WORK/duck/probe.duckdb" "SELECT count(*) FROM p")" = 1 ] || die "DuckDB probe failed"
 rm -f "$WORK/duck/probe.duckdb"*
 
-# Run a command; sets LAST_SECS (wall) and LAST_RSS_KB (peak RSS from /usr/bin/time, or empty).
+# Run a command; sets LAST_SECS (wall), LAST_RSS_KB and LAST_CPU_S (peak RSS and user + system CPU
+# seconds of the process, from /usr/bin/time; empty without it) and LAST_PG_CPU_S (CPU seconds the
+# PostgreSQL server spent meanwhile: the postmaster's own and reaped children's time, so the
+# backends that served the measured command once they have exited).
+# With SAMPLE_TO=FILE set, also writes "epoch_seconds rss_kb cpu_ticks" lines to FILE every 0.1 s
+# (RSS and user + system CPU of the measured process, to find the peak and the CPU of each stage).
+SAMPLE_TO=
 timed() {
-  local t0 t1
+  local t0 t1 pid sampler="" pg0 pg1
+  pg0=$(pg_cpu_ticks)
   t0=$(now)
   if [ -n "$TIME_BIN" ]; then
-    "$TIME_BIN" -f %M -o "$WORK/time.out" "$@"
+    "$TIME_BIN" -f "%M %U %S" -o "$WORK/time.out" "$@" &
   else
-    "$@"
+    "$@" &
   fi
+  pid=$!
+  if [ -n "$SAMPLE_TO" ]; then
+    sample_rss "$pid" >"$SAMPLE_TO" &
+    sampler=$!
+  fi
+  local rc=0
+  wait "$pid" || rc=$?
   t1=$(now)
-  LAST_SECS=$(elapsed "$t0" "$t1")
-  LAST_RSS_KB=
-  if [ -n "$TIME_BIN" ]; then LAST_RSS_KB=$(tail -1 "$WORK/time.out"); fi
+  if [ -n "$sampler" ]; then wait "$sampler" || true; fi
+  for _ in 1 2 3 4 5 6 7 8 9 10; do # until the backends of the command have exited and been reaped
+    [ "$(pg_backends)" -le 0 ] && break
+    sleep 0.1
+  done
+  pg1=$(pg_cpu_ticks)
+  LAST_PG_CPU_S=$(awk -v a="$pg0" -v b="$pg1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz }')
+  LAST_SECS=$(elapsed "$t0" "$t1") LAST_T0=$t0 LAST_T1=$t1
+  LAST_RSS_KB='' LAST_CPU_S=''
+  if [ -n "$TIME_BIN" ] && [ $rc -eq 0 ]; then
+    read -r LAST_RSS_KB LAST_CPU_S < <(tail -1 "$WORK/time.out" | awk '{ printf "%s %.2f\n", $1, $2 + $3 }')
+  fi
+  return $rc
+}
+
+# CPU ticks of the PostgreSQL server: postmaster utime + stime + cutime + cstime (0 before it runs).
+pg_cpu_ticks() {
+  local pm
+  pm=$(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+  awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat" 2>/dev/null || echo 0
+}
+# Client backends still running (the benchmark's own sessions only: nothing else connects).
+pg_backends() {
+  local pm
+  pm=$(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+  # Children of the postmaster whose command line names a client connection ("postgres: user db host").
+  local n=0 c
+  for c in $( (pgrep -P "$pm" || true) 2>/dev/null); do
+    if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q '127\.0\.0\.1\|\[local\]'; then n=$((n + 1)); fi
+  done
+  echo "$n"
+}
+
+# The measured process is the child of /usr/bin/time (nice and env exec into it), else PID itself.
+sample_rss() {
+  local pid=$1 target=
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ -z "$target" ]; then
+      if [ -n "$TIME_BIN" ]; then
+        target=$( (pgrep -P "$pid" || cat "/proc/$pid/task/$pid/children") 2>/dev/null | head -1 | tr -d ' ')
+      else
+        target=$pid
+      fi
+    fi
+    if [ -n "$target" ]; then
+      awk -v t="$EPOCHREALTIME" 'FNR == NR && /^VmRSS:/ { rss = $2 } FNR != NR { cpu = $14 + $15 }
+        END { if (rss != "") print t, rss, cpu }' "/proc/$target/status" "/proc/$target/stat" 2>/dev/null || true
+    fi
+    sleep 0.1
+  done
+}
+
+# "peak_rss_kb cpu_seconds" of one stage of a cdlt run, from the samples within the stage's window
+# in the run's trace.json (CPU: last sample in the window minus last sample before it).
+stage_stats() {
+  local trace=$1 samples=$2 stage=$3
+  awk -v want="$stage" -v hz="$CLK_TCK" '
+    FNR == 1 { file++ }
+    file == 1 && /"steps"/ { steps = 1 }
+    file == 1 && steps && /"finished_at"/ { f = $2 + 0 }
+    file == 1 && steps && /"started_at"/ { s = $2 + 0 }
+    file == 1 && steps && /"step":/ { name = $2; gsub(/[",]/, "", name); if (name == want) { lo = s; hi = f } }
+    file == 2 && hi > 0 && $1 < lo { before = $3 }
+    file == 2 && hi > 0 && $1 >= lo && $1 <= hi + 0.1 { if ($2 > peak) peak = $2; last = $3 }
+    END { printf "%d %.2f\n", peak, (last != "" ? (last - before) / hz : 0) }' "$trace" "$samples"
 }
 
 # --- PostgreSQL and the tables --------------------------------------------------------------------
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "starting PostgreSQL in $PG_DIR"
 "$ROOT/scripts/pg_server.sh" start "$PG_DIR" >/dev/null
 PG_URL=$(cat "$PG_DIR/url")
@@ -191,14 +274,25 @@ credentials = "$RUN_DIR/bench.duckdb"
 TOML
   (umask 077 && printf '[sources.sql_database]\ncredentials = "%s"\n' "$PG_URL" \
     >"$RUN_DIR/.dlt/secrets.toml")
+  SAMPLE_TO=$RUN_DIR/rss.samples
   timed "${NICE[@]}" env DLT_PROJECT_DIR="$RUN_DIR" EXTRACT__WORKERS="$workers" \
     NORMALIZE__WORKERS="$workers" LOAD__WORKERS="$workers" \
     "$CDLT" run --project-dir "$RUN_DIR" >"$RUN_DIR/run.out" 2>&1 || {
     cat "$RUN_DIR/run.out" >&2
     die "cdlt run failed: $table, $workers worker(s)"
   }
+  SAMPLE_TO=
+  local trace=$RUN_DIR/pipelines/bench/trace.json
+  read -r RSS_EXTRACT_KB CPU_EXTRACT_S < <(stage_stats "$trace" "$RUN_DIR/rss.samples" extract)
+  read -r RSS_LOAD_KB CPU_LOAD_S < <(stage_stats "$trace" "$RUN_DIR/rss.samples" load)
+  # Time outside the trace's run window: before it (start-up, config, connect + reflection) and
+  # after it (closing the DuckDB database: its checkpoint).
+  read -r PRE_S POST_S < <(awk -v t0="$LAST_T0" -v t1="$LAST_T1" '
+    /"steps"/ { exit }
+    /"started_at"/ { s = $2 + 0 } /"finished_at"/ { f = $2 + 0 }
+    END { if (s > 0 && f > 0) printf "%.2f %.2f\n", s - t0, t1 - f; else print "0 0" }' "$trace")
   if [ -z "${LAST_RSS_KB:-}" ]; then # no /usr/bin/time: the trace's peak RSS
-    LAST_RSS_KB=$(grep -o '"peak_rss_bytes": *[0-9]*' "$RUN_DIR/pipelines/bench/trace.json" |
+    LAST_RSS_KB=$(grep -o '"peak_rss_bytes": *[0-9]*' "$trace" |
       grep -o '[0-9]*$' | awk '{ printf "%d", $1 / 1024 }')
   fi
   local stage
@@ -212,7 +306,12 @@ TOML
 }
 
 # --- measurements ----------------------------------------------------------------------------------
-declare -A COPY_S DUCK_S DUCK_RSS CDLT_S CDLT_RSS CDLT_EX CDLT_NO CDLT_LO COPY_BYTES PQ_BYTES PQ_FILES
+# One line per measurement in $RESULTS: kind table workers round secs cpu_s rss_kb pg_cpu_s, then
+# for cdlt runs: rss_extract_kb rss_load_kb extract_s normalize_s load_s cpu_extract_s cpu_load_s
+# before_run_s after_run_s.
+RESULTS=$WORK/results.txt
+: >"$RESULTS"
+declare -A COPY_BYTES PQ_BYTES PQ_FILES
 
 for table in "${TABLES[@]}"; do
   rows=${table#t_}
@@ -229,90 +328,110 @@ for table in "${TABLES[@]}"; do
   PQ_BYTES[$table]=$(cat "$WORK/parquet/$table"/*.parquet | wc -c)
   rm -rf "$RUN_DIR"
 
-  copy_s=() duck_s=() duck_rss=()
-  declare -A cs=() crss=() cex=() cno=() clo=()
   for round in $(seq 1 "$REPEAT"); do
     log "$table: round $round/$REPEAT"
     timed "${COPY_CMD[@]}" >/dev/null
-    copy_s+=("$LAST_SECS")
+    echo "copy $table - $round $LAST_SECS ${LAST_CPU_S:-0} ${LAST_RSS_KB:-0} $LAST_PG_CPU_S" >>"$RESULTS"
 
     db=$WORK/duck/limit_$round.duckdb
     rm -f "$db"*
     timed "${NICE[@]}" "$DUCKQ" "$db" \
       "$(duck_stmt "CREATE TABLE x AS SELECT * FROM read_parquet('$WORK/parquet/$table/*.parquet')")" \
       >/dev/null
-    duck_s+=("$LAST_SECS")
-    duck_rss+=("${LAST_RSS_KB:-0}")
+    echo "duck $table - $round $LAST_SECS ${LAST_CPU_S:-0} ${LAST_RSS_KB:-0} 0" >>"$RESULTS"
     n=$(duck_scalar "$db" "SELECT count(*) FROM x")
     [ "$n" = "$rows" ] || die "DuckDB limit table has $n rows, expected $rows"
     rm -f "$db"*
 
     for w in $WORKERS_LIST; do
       run_cdlt "$table" "$w" "${table}_w${w}_r$round" "$rows"
-      cs[$w]+="$LAST_SECS " crss[$w]+="$LAST_RSS_KB " cex[$w]+="$STAGE_extract "
-      cno[$w]+="$STAGE_normalize " clo[$w]+="$STAGE_load "
+      echo "cdlt $table $w $round $LAST_SECS ${LAST_CPU_S:-0} ${LAST_RSS_KB:-0} $LAST_PG_CPU_S" \
+        "${RSS_EXTRACT_KB:-0} ${RSS_LOAD_KB:-0} ${STAGE_extract:-0} ${STAGE_normalize:-0}" \
+        "${STAGE_load:-0} ${CPU_EXTRACT_S:-0} ${CPU_LOAD_S:-0} $PRE_S $POST_S" >>"$RESULTS"
       rm -rf "$RUN_DIR"
     done
   done
-  COPY_S[$table]=$(median "${copy_s[@]}")
-  DUCK_S[$table]=$(median "${duck_s[@]}")
-  DUCK_RSS[$table]=$(median "${duck_rss[@]}")
-  for w in $WORKERS_LIST; do
-    # shellcheck disable=SC2086
-    {
-      CDLT_S[$table,$w]=$(median ${cs[$w]})
-      CDLT_RSS[$table,$w]=$(median ${crss[$w]})
-      CDLT_EX[$table,$w]=$(median ${cex[$w]})
-      CDLT_NO[$table,$w]=$(median ${cno[$w]})
-      CDLT_LO[$table,$w]=$(median ${clo[$w]})
-    }
-  done
-  unset cs crss cex cno clo
 done
 
 # --- report (also saved as $WORK/report.md) ------------------------------------------------------
-report() {
+# med KIND TABLE WORKERS FIELD: the median of FIELD (1-based, as in $RESULTS) over the rounds.
+med() {
+  # shellcheck disable=SC2046
+  median $(awk -v k="$1" -v t="$2" -v w="$3" -v f="$4" '$1 == k && $2 == t && $3 == w { print $f }' "$RESULTS")
+}
+# rounds KIND TABLE WORKERS: the wall times of every round, comma-separated.
+rounds() {
+  awk -v k="$1" -v t="$2" -v w="$3" '$1 == k && $2 == t && $3 == w { printf "%s%.2f", (n++ ? ", " : ""), $5 }' "$RESULTS"
+}
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
-rss_mb() { [ -n "$1" ] && [ "$1" != 0 ] && awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }' || echo "—"; }
+rss_mb() { if [ -n "$1" ] && [ "$1" != 0 ]; then awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; else echo "—"; fi; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "—" }'; }
+f2() { fmt "$1" %.2f; }
+sum() { printf '%s\n' "$@" | awk '{ t += $1 } END { printf "%.3f", t }'; }
 
-echo "## sql_database: PostgreSQL → DuckDB"
-echo
-echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)),"\
-  "$(free -g | awk '/^Mem:/ { print $2 }') GB RAM ($(free -g | awk '/^Mem:/ { print $7 }') GB available),"\
-  "disk: $(df -h "$WORK" | awk 'NR == 2 { print $1 ", " $2 " (" $4 " free)" }');"\
-  "PostgreSQL $(psql -X -At "$PG_URL" -c 'SHOW server_version' | cut -d' ' -f1),"\
-  "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Median of $REPEAT round(s). MB/s = bytes of the table's binary COPY stream / time (the same"
-echo "numerator for every row); Parquet = cdlt's extract files (ZSTD), the input of limit (b)."
-echo "ratio = limit time / cdlt time (= cdlt throughput / limit throughput; target ≥ 0.7)."
-echo "Peak RSS from $([ -n "$TIME_BIN" ] && echo "/usr/bin/time (max RSS of the process)" || echo "cdlt's trace")."
-echo
-echo "| table | configuration | time s | rows/s | MB/s | peak RSS MB | ratio to limit | extract / normalize / load s |"
-echo "|---|---|---:|---:|---:|---:|---:|---|"
-for table in "${TABLES[@]}"; do
-  rows=${table#t_}
-  bytes=${COPY_BYTES[$table]}
-  label="$(awk -v r="$rows" 'BEGIN { if (r >= 1e6) printf "%gM", r / 1e6; else printf "%gk", r / 1e3 }') rows"
-  limit=$(awk -v a="${COPY_S[$table]}" -v b="${DUCK_S[$table]}" 'BEGIN { printf "%.3f", a + b }')
-  echo "| $label | limit (a): COPY binary → /dev/null ($(mb "$bytes") MB) | $(fmt "${COPY_S[$table]}" %.2f) | $(rate "$rows" "${COPY_S[$table]}") | $(mbps "$bytes" "${COPY_S[$table]}") | — | — | |"
-  echo "| $label | limit (b): DuckDB CTAS from Parquet ($(mb "${PQ_BYTES[$table]}") MB, ${PQ_FILES[$table]} file(s)) | $(fmt "${DUCK_S[$table]}" %.2f) | $(rate "$rows" "${DUCK_S[$table]}") | $(mbps "$bytes" "${DUCK_S[$table]}") | $(rss_mb "${DUCK_RSS[$table]}") | — | |"
-  echo "| $label | **limit (a) + (b)** | $(fmt "$limit" %.2f) | $(rate "$rows" "$limit") | $(mbps "$bytes" "$limit") | — | 1.00 | |"
-  for w in $WORKERS_LIST; do
-    s=${CDLT_S[$table,$w]}
-    ratio=$(awk -v l="$limit" -v s="$s" 'BEGIN { printf "%.2f", l / s }')
-    echo "| $label | cdlt run, $w worker(s) | $(fmt "$s" %.2f) | $(rate "$rows" "$s") | $(mbps "$bytes" "$s") | $(rss_mb "${CDLT_RSS[$table,$w]}") | $ratio | $(fmt "${CDLT_EX[$table,$w]}" %.2f) / $(fmt "${CDLT_NO[$table,$w]}" %.2f) / $(fmt "${CDLT_LO[$table,$w]}" %.2f) |"
-  done
-done
-if [ "${#TABLES[@]}" -ge 2 ]; then
+report() {
+  echo "## sql_database: PostgreSQL → DuckDB"
   echo
-  big=${TABLES[0]} small=${TABLES[1]}
-  for w in $WORKERS_LIST; do
-    echo "Peak RSS, $w worker(s): ${big#t_} rows $(rss_mb "${CDLT_RSS[$big,$w]}") MB vs ${small#t_} rows" \
-      "$(rss_mb "${CDLT_RSS[$small,$w]}") MB (ratio $(awk -v a="${CDLT_RSS[$big,$w]}" \
-        -v b="${CDLT_RSS[$small,$w]}" 'BEGIN { printf "%.2f", a / b }'))."
+  echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)),"\
+    "$(free -g | awk '/^Mem:/ { print $2 }') GB RAM ($(free -g | awk '/^Mem:/ { print $7 }') GB available),"\
+    "disk $(df -h "$WORK" | awk 'NR == 2 { print $1 " " $2 " (" $4 " free)" }');"\
+    "PostgreSQL $(psql -X -At "$PG_URL" -c 'SHOW server_version' | cut -d' ' -f1);"\
+    "load average at the start $LOADAVG_START, at the end $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo
+  echo "Median of $REPEAT round(s). MB/s = bytes of the table's binary COPY stream / time (the same"
+  echo "numerator in every row). Parquet = cdlt's extract files (ZSTD), the input of limit (b)."
+  echo "ratio = limit (a)+(b) time / cdlt time = cdlt throughput / limit throughput (target ≥ 0.7)."
+  echo "Peak RSS: $([ -n "$TIME_BIN" ] && echo "/usr/bin/time's max RSS of the process" || echo "cdlt's trace");"
+  echo "in extract / in load: highest RSS sampled every 0.1 s within each stage's window of the trace."
+  echo "CPU s: user + system CPU of the measured process (psql, DuckDB, cdlt) + of the PostgreSQL server"
+  echo "meanwhile; CPU ratio = limit CPU / cdlt CPU (work done, insensitive to other load on the machine)."
+  echo "Stages: extract / normalize / load from the trace; (c) = CPU seconds of cdlt within the stage;"
+  echo "other = wall − stages, of which 'before' the trace's run starts (start-up, connect, reflection)"
+  echo "and 'after' it ends (closing DuckDB: its checkpoint)."
+  echo
+  echo "| table | configuration | time s | rows/s | MB/s | ratio to limit | CPU s: process + PG server | CPU ratio | peak RSS MB | RSS in extract / load MB | extract / normalize / load / other s |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  local table rows bytes label copy duck limit w s ex no lo copy_cpu copy_pg duck_cpu limit_cpu c pg
+  for table in "${TABLES[@]}"; do
+    rows=${table#t_}
+    bytes=${COPY_BYTES[$table]}
+    label="$(awk -v r="$rows" 'BEGIN { if (r >= 1e6) printf "%gM", r / 1e6; else printf "%gk", r / 1e3 }') rows"
+    copy=$(med copy "$table" - 5) copy_cpu=$(med copy "$table" - 6) copy_pg=$(med copy "$table" - 8)
+    duck=$(med duck "$table" - 5) duck_cpu=$(med duck "$table" - 6)
+    limit=$(sum "$copy" "$duck")
+    limit_cpu=$(sum "$copy_cpu" "$copy_pg" "$duck_cpu")
+    echo "| $label | limit (a): COPY binary → /dev/null ($(mb "$bytes") MB) | $(f2 "$copy") | $(rate "$rows" "$copy") | $(mbps "$bytes" "$copy") | | $(f2 "$copy_cpu") + $(f2 "$copy_pg") | | | | |"
+    echo "| $label | limit (b): DuckDB CTAS from Parquet ($(mb "${PQ_BYTES[$table]}") MB, ${PQ_FILES[$table]} file(s)) | $(f2 "$duck") | $(rate "$rows" "$duck") | $(mbps "$bytes" "$duck") | | $(f2 "$duck_cpu") | | $(rss_mb "$(med duck "$table" - 7)") | | |"
+    echo "| $label | **limit (a) + (b)** | $(f2 "$limit") | $(rate "$rows" "$limit") | $(mbps "$bytes" "$limit") | 1.00 | $(f2 "$limit_cpu") | 1.00 | | | |"
+    for w in $WORKERS_LIST; do
+      s=$(med cdlt "$table" "$w" 5) c=$(med cdlt "$table" "$w" 6) pg=$(med cdlt "$table" "$w" 8)
+      ex=$(med cdlt "$table" "$w" 11) no=$(med cdlt "$table" "$w" 12) lo=$(med cdlt "$table" "$w" 13)
+      echo "| $label | **cdlt run, $w worker(s)** | $(f2 "$s") | $(rate "$rows" "$s") | $(mbps "$bytes" "$s") | **$(ratio "$limit" "$s")** | $(f2 "$c") + $(f2 "$pg") | $(ratio "$limit_cpu" "$(sum "$c" "$pg")") | $(rss_mb "$(med cdlt "$table" "$w" 7)") | $(rss_mb "$(med cdlt "$table" "$w" 9)") / $(rss_mb "$(med cdlt "$table" "$w" 10)") | $(f2 "$ex") ($(fmt "$(med cdlt "$table" "$w" 14)" %.1f)c) / $(f2 "$no") / $(f2 "$lo") ($(fmt "$(med cdlt "$table" "$w" 15)" %.1f)c) / $(awk -v s="$s" -v a="$ex" -v b="$no" -v c="$lo" 'BEGIN { printf "%.2f", s - a - b - c }') ($(f2 "$(med cdlt "$table" "$w" 16)") before + $(f2 "$(med cdlt "$table" "$w" 17)") after) |"
+    done
   done
-fi
+  echo
+  echo "Wall times of the rounds (s):"
+  for table in "${TABLES[@]}"; do
+    echo "- ${table#t_} rows: COPY $(rounds copy "$table" -); DuckDB CTAS $(rounds duck "$table" -)$(
+      for w in $WORKERS_LIST; do printf '; cdlt %s worker(s) %s' "$w" "$(rounds cdlt "$table" "$w")"; done)."
+  done
+  if [ "${#TABLES[@]}" -ge 2 ]; then
+    local big=${TABLES[0]} small=${TABLES[1]}
+    echo
+    echo "Peak RSS, ${big#t_} vs ${small#t_} rows:"
+    for w in $WORKERS_LIST; do
+      echo "- cdlt, $w worker(s): whole run" \
+        "$(rss_mb "$(med cdlt "$big" "$w" 7)") vs $(rss_mb "$(med cdlt "$small" "$w" 7)") MB" \
+        "(× $(ratio "$(med cdlt "$big" "$w" 7)" "$(med cdlt "$small" "$w" 7)")); extract" \
+        "$(rss_mb "$(med cdlt "$big" "$w" 9)") vs $(rss_mb "$(med cdlt "$small" "$w" 9)") MB" \
+        "(× $(ratio "$(med cdlt "$big" "$w" 9)" "$(med cdlt "$small" "$w" 9)")); load" \
+        "$(rss_mb "$(med cdlt "$big" "$w" 10)") vs $(rss_mb "$(med cdlt "$small" "$w" 10)") MB" \
+        "(× $(ratio "$(med cdlt "$big" "$w" 10)" "$(med cdlt "$small" "$w" 10)"))."
+    done
+    echo "- DuckDB alone (limit b): $(rss_mb "$(med duck "$big" - 7)") vs" \
+      "$(rss_mb "$(med duck "$small" - 7)") MB (× $(ratio "$(med duck "$big" - 7)" "$(med duck "$small" - 7)"))."
+  fi
 }
 report | tee "$WORK/report.md"

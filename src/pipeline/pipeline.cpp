@@ -273,7 +273,11 @@ Pipeline Pipeline::Create(const PipelineOptions& options) {
 
   impl->destination_name = options.destination;
   if (impl->destination_name.empty()) {
-    impl->destination_name = cfg.GetString({"pipeline"}, "destination").value_or("duckdb");
+    // The top-level [destination] table (destination settings) is not a destination name.
+    std::optional<config::ConfigValue> found = cfg.Find({"pipeline"}, "destination");
+    impl->destination_name = found && found->value.is_object()
+                                 ? "duckdb"
+                                 : cfg.GetString({"pipeline"}, "destination").value_or("duckdb");
   }
   auto names = dest::DestinationNames();
   if (std::find(names.begin(), names.end(), impl->destination_name) == names.end()) {
