@@ -188,8 +188,6 @@ PgConnection::~PgConnection() {
   if (conn_ != nullptr) PQfinish(conn_);
 }
 
-int PgConnection::server_version() const { return PQserverVersion(conn_); }
-
 void PgConnection::ThrowResultError(void* result, std::string_view sql, std::string_view what) {
   auto* r = static_cast<PGresult*>(result);
   const char* state = r == nullptr ? nullptr : PQresultErrorField(r, PG_DIAG_SQLSTATE);

@@ -71,7 +71,6 @@ class PgConnection {
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   /// `postgresql://user@host:port/database` (no password).
   const std::string& describe() const { return describe_; }
-  int server_version() const;
 
  private:
   [[noreturn]] void ThrowResultError(void* result, std::string_view sql, std::string_view what);

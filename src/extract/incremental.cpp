@@ -5,21 +5,31 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "normalize/relational/value_convert.hpp"
 #include "schema/digest.hpp"
 
 namespace cdlt::pipeline {
 namespace {
 
 using nlohmann::json;
+// Dates, timestamps, decimals and JSON strings are read and written as the normalizer does.
+using normalize::relational::AppendJsonString;
+using normalize::relational::DecimalToText;
+using normalize::relational::FormatDate;
+using normalize::relational::FormatTime;
+using normalize::relational::FormatTimestamp;
+using normalize::relational::ParseIsoDate;
+using normalize::relational::ParseIsoDatetime;
+using normalize::relational::ParseIsoTime;
+using normalize::relational::TextToDecimal;
+using normalize::relational::TextToTimestamp;
 
-constexpr int64_t kMicrosPerSecond = 1000000;
-constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
+constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
 
 bool IsIntegerType(PhysicalType t) {
   return t == PhysicalType::kInt8 || t == PhysicalType::kInt16 || t == PhysicalType::kInt32 ||
@@ -44,50 +54,6 @@ int64_t IntAt(const Column& c, size_t row) {
   }
 }
 
-std::string DecimalText(__int128 v, int scale) {
-  bool neg = v < 0;
-  unsigned __int128 u =
-      neg ? static_cast<unsigned __int128>(-(v + 1)) + 1 : static_cast<unsigned __int128>(v);
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
-    u /= 10;
-  } while (u);
-  if (scale > 0) {
-    if (static_cast<int>(digits.size()) <= scale) {
-      digits.insert(0, static_cast<size_t>(scale + 1) - digits.size(), '0');
-    }
-    digits.insert(digits.size() - static_cast<size_t>(scale), ".");
-  }
-  return (neg ? "-" : "") + digits;
-}
-
-std::optional<__int128> ParseDecimal(const std::string& text, int scale) {
-  __int128 v = 0;
-  size_t i = 0;
-  bool neg = false;
-  if (i < text.size() && (text[i] == '-' || text[i] == '+')) neg = text[i++] == '-';
-  int frac = -1;
-  bool any = false;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.' && frac < 0) {
-      frac = 0;
-      continue;
-    }
-    if (c < '0' || c > '9') return std::nullopt;
-    any = true;
-    if (frac >= 0) {
-      if (frac == scale) continue;  // truncate extra digits
-      ++frac;
-    }
-    v = v * 10 + (c - '0');
-  }
-  if (!any) return std::nullopt;
-  for (int f = std::max(frac, 0); f < scale; ++f) v *= 10;
-  return neg ? -v : v;
-}
-
 json ValueJson(const Column& c, size_t row) {
   if (!c.IsValid(row)) return nullptr;
   const ColumnType& t = c.type();
@@ -100,13 +66,13 @@ json ValueJson(const Column& c, size_t row) {
     case PhysicalType::kInt64:
       return IntAt(c, row);
     case PhysicalType::kInt128:
-      return DecimalText(c.Get<__int128>(row), 0);
+      return DecimalToText(c.Get<__int128>(row), 0);
     case PhysicalType::kFloat:
       return static_cast<double>(c.Get<float>(row));
     case PhysicalType::kDouble:
       return c.Get<double>(row);
     case PhysicalType::kDecimal:
-      return DecimalText(c.Get<__int128>(row), t.scale);
+      return DecimalToText(c.Get<__int128>(row), t.scale);
     case PhysicalType::kText:
     case PhysicalType::kJson:
       return std::string(c.GetString(row));
@@ -115,11 +81,11 @@ json ValueJson(const Column& c, size_t row) {
     case PhysicalType::kDate:
       return FormatDate(c.Get<int32_t>(row));
     case PhysicalType::kTime:
-      return FormatTimestampMicros(c.Get<int64_t>(row), false).substr(11);
+      return FormatTime(c.Get<int64_t>(row));
     case PhysicalType::kTimestamp:
-      return FormatTimestampMicros(c.Get<int64_t>(row), false);
+      return FormatTimestamp(c.Get<int64_t>(row), false);
     case PhysicalType::kTimestampTz:
-      return FormatTimestampMicros(c.Get<int64_t>(row), true);
+      return FormatTimestamp(c.Get<int64_t>(row), true);
     case PhysicalType::kUuid: {
       auto bytes = c.Get<std::array<uint8_t, 16>>(row);
       std::string out;
@@ -131,43 +97,6 @@ json ValueJson(const Column& c, size_t row) {
     }
   }
   return nullptr;
-}
-
-void AppendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 /// The value's compact JSON text, as nlohmann::json::dump() would write ValueJson(c, row).
@@ -197,99 +126,6 @@ void AppendValueJson(std::string& out, const Column& c, size_t row) {
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// Dates and timestamps
-
-std::optional<int32_t> ParseIsoDate(const std::string& text) {
-  int y = 0;
-  unsigned m = 0, d = 0;
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  if (std::sscanf(text.c_str(), "%d-%u-%u", &y, &m, &d) != 3) return std::nullopt;
-  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
-  if (!ymd.ok()) return std::nullopt;
-  return static_cast<int32_t>(std::chrono::sys_days(ymd).time_since_epoch().count());
-}
-
-std::optional<int64_t> ParseIsoTimestampMicros(const std::string& text) {
-  if (text.size() < 10) return std::nullopt;
-  std::optional<int32_t> days = ParseIsoDate(text.substr(0, 10));
-  if (!days) return std::nullopt;
-  int64_t micros = static_cast<int64_t>(*days) * kMicrosPerDay;
-  if (text.size() == 10) return micros;
-  if (text[10] != 'T' && text[10] != ' ') return std::nullopt;
-  size_t i = 11;
-  auto digits = [&](size_t n) -> std::optional<int> {
-    if (i + n > text.size()) return std::nullopt;
-    int v = 0;
-    for (size_t k = 0; k < n; ++k) {
-      char c = text[i + k];
-      if (c < '0' || c > '9') return std::nullopt;
-      v = v * 10 + (c - '0');
-    }
-    i += n;
-    return v;
-  };
-  auto hh = digits(2);
-  if (!hh || i >= text.size() || text[i++] != ':') return std::nullopt;
-  auto mm = digits(2);
-  if (!mm) return std::nullopt;
-  int ss = 0;
-  if (i < text.size() && text[i] == ':') {
-    ++i;
-    auto s = digits(2);
-    if (!s) return std::nullopt;
-    ss = *s;
-  }
-  int64_t frac = 0;
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    int64_t scale = 100000;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      frac += (text[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-  }
-  micros += ((*hh * 60 + *mm) * 60 + ss) * kMicrosPerSecond + frac;
-  if (i == text.size()) return micros;
-  if (text[i] == 'Z' && i + 1 == text.size()) return micros;
-  if (text[i] == '+' || text[i] == '-') {
-    int sign = text[i] == '+' ? 1 : -1;
-    ++i;
-    auto oh = digits(2);
-    if (!oh) return std::nullopt;
-    int om = 0;
-    if (i < text.size() && text[i] == ':') ++i;
-    if (i < text.size()) {
-      auto m = digits(2);
-      if (!m) return std::nullopt;
-      om = *m;
-    }
-    if (i != text.size()) return std::nullopt;
-    return micros - sign * (*oh * 60 + om) * 60 * kMicrosPerSecond;
-  }
-  return std::nullopt;
-}
-
-std::string FormatDate(int32_t days) {
-  std::chrono::year_month_day ymd{std::chrono::sys_days(std::chrono::days(days))};
-  return fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-}
-
-std::string FormatTimestampMicros(int64_t micros, bool with_zone) {
-  int64_t days =
-      micros >= 0 ? micros / kMicrosPerDay : -((-micros + kMicrosPerDay - 1) / kMicrosPerDay);
-  int64_t rest = micros - days * kMicrosPerDay;
-  int64_t secs = rest / kMicrosPerSecond;
-  int64_t frac = rest % kMicrosPerSecond;
-  std::string out = fmt::format("{}T{:02d}:{:02d}:{:02d}", FormatDate(static_cast<int32_t>(days)),
-                                secs / 3600, secs / 60 % 60, secs % 60);
-  if (frac) out += fmt::format(".{:06d}", frac);
-  if (with_zone) out += "+00:00";
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Spec
@@ -428,10 +264,10 @@ IncrementalFilter::IncrementalFilter(IncrementalSpec spec, json state,
       const std::string& text = start_json_->get_ref<const std::string&>();
       if (auto d = ParseIsoDate(text)) {
         moved = FormatDate(*d - static_cast<int32_t>(std::llround(lag)));
-      } else if (auto us = ParseIsoTimestampMicros(text)) {
+      } else if (auto us = TextToTimestamp(text)) {
         bool zone = text.find('+', 10) != std::string::npos || text.back() == 'Z' ||
                     text.find('-', 11) != std::string::npos;
-        moved = FormatTimestampMicros(*us - static_cast<int64_t>(std::llround(lag * 1e6)), zone);
+        moved = FormatTimestamp(*us - static_cast<int64_t>(std::llround(lag * 1e6)), zone);
       }
     }
     start_json_ = moved;
@@ -473,21 +309,21 @@ CursorValue IncrementalFilter::FromJson(const json& value) const {
   }
   if (t == PhysicalType::kDate) {
     if (auto d = ParseIsoDate(text)) return static_cast<int64_t>(*d);
-    if (auto us = ParseIsoTimestampMicros(text)) {
+    if (auto us = ParseIsoDatetime(text)) {
       return static_cast<int64_t>(*us / kMicrosPerDay);
     }
     return bad();
   }
   if (IsMicrosType(t)) {
     if (t == PhysicalType::kTime) {
-      if (auto us = ParseIsoTimestampMicros("1970-01-01T" + text)) return *us;
+      if (auto us = ParseIsoTime(text)) return *us;
       return bad();
     }
-    if (auto us = ParseIsoTimestampMicros(text)) return *us;
+    if (auto us = TextToTimestamp(text)) return *us;
     return bad();
   }
   if (t == PhysicalType::kDecimal) {
-    if (auto v = ParseDecimal(text, cursor_type_.scale)) return *v;
+    if (auto v = TextToDecimal(text, 38, cursor_type_.scale)) return *v;
     return bad();
   }
   if (t == PhysicalType::kFloat || t == PhysicalType::kDouble) {
@@ -506,13 +342,13 @@ json IncrementalFilter::ToJson(const CursorValue& value) const {
   if (std::holds_alternative<std::string>(value)) return std::get<std::string>(value);
   if (std::holds_alternative<double>(value)) return std::get<double>(value);
   if (std::holds_alternative<__int128>(value)) {
-    return DecimalText(std::get<__int128>(value), cursor_type_.scale);
+    return DecimalToText(std::get<__int128>(value), cursor_type_.scale);
   }
   int64_t v = std::get<int64_t>(value);
   if (t == PhysicalType::kDate) return FormatDate(static_cast<int32_t>(v));
-  if (t == PhysicalType::kTime) return FormatTimestampMicros(v, false).substr(11);
-  if (t == PhysicalType::kTimestamp) return FormatTimestampMicros(v, false);
-  if (t == PhysicalType::kTimestampTz) return FormatTimestampMicros(v, true);
+  if (t == PhysicalType::kTime) return FormatTime(v);
+  if (t == PhysicalType::kTimestamp) return FormatTimestamp(v, false);
+  if (t == PhysicalType::kTimestampTz) return FormatTimestamp(v, true);
   return v;
 }
 
@@ -607,6 +443,8 @@ Batch IncrementalFilter::Apply(Batch batch, bool* stop) {
   rows_seen_ += static_cast<int64_t>(rows);
   // Pass 1: range checks, de-duplication against the last run's boundary, and the batch maximum.
   std::optional<CursorValue> batch_max;
+  // Kept rows whose cursor equals batch_max, with their hash when pass 1 computed it.
+  std::vector<std::pair<uint32_t, std::optional<RowDigest>>> at_max;
   for (size_t r = 0; r < rows; ++r) {
     if (!col.IsValid(r)) {
       switch (spec_.on_cursor_value_missing) {
@@ -623,6 +461,7 @@ Batch IncrementalFilter::Apply(Batch batch, bool* stop) {
       }
     }
     CursorValue v = ValueAt(col, r);
+    std::optional<RowDigest> hash;  // computed at most once per row
     if (end_) {
       int c = Compare(v, *end_);
       if (c > 0 || (c == 0 && !spec_.range_end_closed)) {
@@ -638,12 +477,18 @@ Batch IncrementalFilter::Apply(Batch batch, bool* stop) {
       }
       if (c == 0) {
         if (start_open_) continue;
-        if (dedup && !previous_hashes_.empty() && previous_hashes_.count(RowHash(batch, r))) {
-          continue;
+        if (dedup && !previous_hashes_.empty()) {
+          hash = RowHash(batch, r);
+          if (previous_hashes_.count(*hash)) continue;
         }
       }
     }
-    if (!batch_max || Compare(v, *batch_max) > 0) batch_max = std::move(v);
+    int vs_max = batch_max ? Compare(v, *batch_max) : 1;
+    if (vs_max > 0) {
+      batch_max = std::move(v);
+      at_max.clear();
+    }
+    if (vs_max >= 0) at_max.emplace_back(static_cast<uint32_t>(r), hash);
     keep.push_back(static_cast<uint32_t>(r));
   }
   // Pass 2: only rows at the (new) maximum are hashed into the boundary set.
@@ -656,9 +501,8 @@ Batch IncrementalFilter::Apply(Batch batch, bool* stop) {
       max_moved_ = true;  // the previous run's boundary hashes are no longer the state's
     }
     if (c >= 0 && dedup && !boundary_overflow_) {
-      for (uint32_t r : keep) {
-        if (!col.IsValid(r) || Compare(ValueAt(col, r), *last_) != 0) continue;
-        boundary_.insert(RowHash(batch, r));
+      for (const auto& [r, hash] : at_max) {
+        boundary_.insert(hash ? *hash : RowHash(batch, r));
         if (static_cast<int64_t>(boundary_.size()) > spec_.max_boundary_hashes) {
           boundary_overflow_ = true;
           boundary_.clear();

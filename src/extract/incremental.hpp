@@ -126,11 +126,4 @@ class IncrementalFilter {
   int64_t rows_kept_ = 0;
 };
 
-/// Parse an ISO 8601 date or timestamp ("2024-01-02", "2024-01-02T03:04:05.123456+02:00", "...Z",
-/// space instead of T) into µs since the epoch (UTC) or days; nullopt when not one.
-std::optional<int64_t> ParseIsoTimestampMicros(const std::string& text);
-std::optional<int32_t> ParseIsoDate(const std::string& text);
-std::string FormatTimestampMicros(int64_t micros, bool with_zone);
-std::string FormatDate(int32_t days);
-
 }  // namespace cdlt::pipeline

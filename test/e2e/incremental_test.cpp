@@ -18,22 +18,7 @@ class IncrementalProject {
   explicit IncrementalProject(const std::string& tables_toml) { Configure(tables_toml); }
 
   void Configure(const std::string& tables_toml) {
-    WriteText(dir_ / ".dlt/config.toml", fmt::format(R"([pipeline]
-pipeline_name = "inc"
-destination = "duckdb"
-dataset_name = "src"
-source = "sql_database"
-pipelines_dir = "{0}/pipelines"
-progress = "none"
-
-[destination.duckdb]
-credentials = "{0}/out.duckdb"
-
-{1}
-)",
-                                                     dir_.path().string(), tables_toml));
-    WriteText(dir_ / ".dlt/secrets.toml",
-              fmt::format("[sources.sql_database]\ncredentials = \"{}\"\n", pg_.url()));
+    WriteSqlDatabaseProject(dir_.path(), "inc", pg_.url(), tables_toml);
   }
 
   CommandResult Run(const std::map<std::string, std::string>& env = {}) const {

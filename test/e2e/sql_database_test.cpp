@@ -22,26 +22,8 @@ class PgProject {
   explicit PgProject(const std::string& extra_toml = "") { Configure(extra_toml); }
 
   void Configure(const std::string& extra_toml, const std::string& url = "") {
-    WriteText(dir_ / ".dlt/config.toml", fmt::format(R"([pipeline]
-pipeline_name = "pg"
-destination = "duckdb"
-dataset_name = "src"
-source = "sql_database"
-pipelines_dir = "{0}/pipelines"
-progress = "none"
-
-[destination.duckdb]
-credentials = "{0}/out.duckdb"
-
-[extract]
-workers = 2
-
-{1}
-)",
-                                                     dir_.path().string(), extra_toml));
-    WriteText(dir_ / ".dlt/secrets.toml",
-              fmt::format("[sources.sql_database]\ncredentials = \"{}\"\n",
-                          url.empty() ? pg_.url() : url));
+    WriteSqlDatabaseProject(dir_.path(), "pg", url.empty() ? pg_.url() : url,
+                            "[extract]\nworkers = 2\n\n" + extra_toml);
   }
 
   CommandResult Run(const std::map<std::string, std::string>& env = {}) const {
@@ -337,24 +319,10 @@ add_limit = 3
 std::string LoadDigest(const PgTestDatabase& pg, const std::string& table, int workers,
                        const std::string& extra, std::string* files = nullptr) {
   TempDir dir;
-  WriteText(dir / ".dlt/config.toml", fmt::format(R"([pipeline]
-pipeline_name = "part"
-destination = "duckdb"
-dataset_name = "src"
-source = "sql_database"
-pipelines_dir = "{0}/pipelines"
-progress = "none"
-[destination.duckdb]
-credentials = "{0}/out.duckdb"
-[extract]
-workers = {1}
-[sources.sql_database]
-table_names = ["{2}"]
-{3}
-)",
-                                                  dir.path().string(), workers, table, extra));
-  WriteText(dir / ".dlt/secrets.toml",
-            fmt::format("[sources.sql_database]\ncredentials = \"{}\"\n", pg.url()));
+  WriteSqlDatabaseProject(dir.path(), "part", pg.url(),
+                          fmt::format("[extract]\nworkers = {}\n[sources.sql_database]\n"
+                                      "table_names = [\"{}\"]\n{}\n",
+                                      workers, table, extra));
   CommandResult r = RunCli({"run"}, dir.path());
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   if (files) {
@@ -426,25 +394,11 @@ ANALYZE;
     });
     while (transactions < 20) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     TempDir dir;
-    WriteText(dir / ".dlt/config.toml", fmt::format(R"([pipeline]
-pipeline_name = "snap"
-destination = "duckdb"
-dataset_name = "src"
-source = "sql_database"
-pipelines_dir = "{0}/pipelines"
-progress = "none"
-[destination.duckdb]
-credentials = "{0}/out.duckdb"
-[extract]
-workers = 2
-[sources.sql_database]
-table_names = ["{1}"]
-chunk_size = 2000
-min_split_rows = 0
-)",
-                                                    dir.path().string(), table));
-    WriteText(dir / ".dlt/secrets.toml",
-              fmt::format("[sources.sql_database]\ncredentials = \"{}\"\n", pg.url()));
+    WriteSqlDatabaseProject(dir.path(), "snap", pg.url(),
+                            fmt::format("[extract]\nworkers = 2\n[sources.sql_database]\n"
+                                        "table_names = [\"{}\"]\nchunk_size = 2000\n"
+                                        "min_split_rows = 0\n",
+                                        table));
     int before = transactions;
     CommandResult r = RunCli({"run"}, dir.path());
     int during = transactions - before;

@@ -4,6 +4,7 @@
 // `pg` in test/CMakeLists.txt runs scripts/pg_server.sh start build/.../pg); a test binary run by
 // hand starts it on first use and leaves it running for the next run.
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -41,5 +42,11 @@ class PgTestDatabase {
  private:
   std::string name_;
 };
+
+/// Write a project for a sql_database → DuckDB pipeline into `dir`: .dlt/config.toml with pipeline
+/// `pipeline_name`, dataset `src`, pipelines folder `dir/pipelines`, DuckDB file `dir/out.duckdb`,
+/// no progress display, then `extra_toml`; and .dlt/secrets.toml with the credentials URL.
+void WriteSqlDatabaseProject(const std::filesystem::path& dir, const std::string& pipeline_name,
+                             const std::string& credentials_url, const std::string& extra_toml);
 
 }  // namespace cdlt::test

@@ -129,10 +129,7 @@ bool CopyDecoder::Feed(const char* data, size_t size) {
     if (end - p < 2) Throw(ErrorKind::kSource, "truncated COPY row from {}", where_);
     auto nfields = static_cast<int16_t>(Be16(p));
     p += 2;
-    if (nfields == -1) {
-      trailer_seen_ = true;
-      return true;
-    }
+    if (nfields == -1) return true;  // trailer
     if (static_cast<size_t>(nfields) != columns_.size()) {
       Throw(ErrorKind::kSource, "COPY row from {} has {} fields, expected {}", where_, nfields,
             columns_.size());

@@ -41,7 +41,6 @@ class CopyDecoder {
   Fields fields_;
   Batch batch_;
   bool header_done_ = false;
-  bool trailer_seen_ = false;
   int64_t rows_ = 0;
 };
 

@@ -40,16 +40,6 @@ void SetText(PgColumnPlan& plan, const std::string& quoted) {
 
 }  // namespace
 
-std::vector<std::string_view> KnownTypeNames() {
-  std::vector<std::string_view> names = {
-      "bool",    "int2",   "int4",  "int8",       "oid",    "float4",    "float8",
-      "numeric", "money",  "text",  "varchar",    "bpchar", "name",      "bytea",
-      "json",    "jsonb",  "date",  "time",       "timetz", "timestamp", "timestamptz",
-      "uuid",    "arrays", "enums", "composites", "domains"};
-  names.insert(names.end(), kTextTypes.begin(), kTextTypes.end());
-  return names;
-}
-
 PgColumnPlan PlanColumn(const PgColumnInfo& column, ReflectionLevel level, const ColumnHint* hint,
                         std::string* warning) {
   PgColumnPlan plan;

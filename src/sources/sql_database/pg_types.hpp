@@ -77,8 +77,4 @@ struct PgColumnPlan {
 PgColumnPlan PlanColumn(const PgColumnInfo& column, ReflectionLevel level, const ColumnHint* hint,
                         std::string* warning);
 
-/// Names of the PostgreSQL types that map to something other than text with a warning; for docs
-/// and tests.
-std::vector<std::string_view> KnownTypeNames();
-
 }  // namespace cdlt::sources::sql_database

@@ -29,7 +29,6 @@ constexpr std::string_view kReservedSections[] = {"credentials", "engine_kwargs"
 constexpr std::string_view kReflectSql = R"SQL(
 SELECT c.relname, c.relkind::text, c.reltuples::float8,
        (pg_relation_size(c.oid) / current_setting('block_size')::int8)::int8 AS pages,
-       has_table_privilege(c.oid, 'SELECT') AS can_select,
        a.attname, a.attnotnull, bt.typname, bt.typtype::text, bt.typcategory::text,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
        format_type(a.atttypid, a.atttypmod) AS declared,
@@ -501,18 +500,17 @@ std::vector<PgTableInfo> ReflectTables(db::PgConnection& conn, const std::string
       info.relkind = (*row[1])[0];
       info.reltuples = std::stod(*row[2]);
       info.pages = std::stoll(*row[3]);
-      info.can_select = *row[4] == "t";
       all.push_back(std::move(info));
     }
     PgColumnInfo column;
-    column.name = *row[5];
-    column.not_null = *row[6] == "t";
-    column.base_type = *row[7];
-    column.typtype = (*row[8])[0];
-    column.typcategory = (*row[9])[0];
-    column.typmod = std::stoi(*row[10]);
-    column.declared = *row[11];
-    column.pk_position = row[12] ? std::stoi(*row[12]) : 0;
+    column.name = *row[4];
+    column.not_null = *row[5] == "t";
+    column.base_type = *row[6];
+    column.typtype = (*row[7])[0];
+    column.typcategory = (*row[8])[0];
+    column.typmod = std::stoi(*row[9]);
+    column.declared = *row[10];
+    column.pk_position = row[11] ? std::stoi(*row[11]) : 0;
     all.back().columns.push_back(std::move(column));
   }
   for (auto& info : all) {

@@ -64,7 +64,6 @@ struct PgTableInfo {
   char relkind = 'r';
   double reltuples = -1;  ///< the planner's estimate (-1 = never analyzed)
   int64_t pages = 0;
-  bool can_select = true;
   std::vector<PgColumnInfo> columns;
   std::vector<std::string> primary_key;  ///< in key order
 };
