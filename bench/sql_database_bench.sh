@@ -6,14 +6,16 @@
 #
 # What it does (all under BUILD_DIR/../bench-sql, removed and recreated on every run):
 #   1. starts a throwaway PostgreSQL (scripts/pg_server.sh; stopped on exit, whatever happens) and
-#      creates two mixed-type tables, BENCH_ROWS (2M) and BENCH_SMALL_ROWS (0.5M) rows: bigint id
+#      creates mixed-type tables of BENCH_SIZES rows (default: BENCH_ROWS (2M) and
+#      BENCH_SMALL_ROWS (0.5M)): bigint id
 #      primary key, int, numeric(12,2), double, text of varying length, timestamptz, date, bool,
 #      uuid, a small jsonb object, NULLs in every column but id; then ANALYZE.
 #   2. per table, BENCH_REPEAT (3) rounds, each round running every measurement once in turn (so
 #      drift of a shared machine hits all of them alike), reporting the median:
 #        limit (a)  psql: COPY (SELECT * FROM t) TO STDOUT (FORMAT binary) > /dev/null
 #        limit (b)  DuckDB: CREATE TABLE x AS SELECT * FROM read_parquet(<the Parquet files cdlt
-#                   extracted from the same table>) into a fresh DuckDB file
+#                   extracted from the same table>) into a fresh DuckDB file, with the memory_limit
+#                   (and threads) cdlt's destination uses, so both sides run in the same memory
 #        cdlt run   sql_database -> duckdb, {extract,normalize,load}.workers = each of BENCH_WORKERS
 #                   (1 2), each run into a fresh project folder, pipelines dir and DuckDB file
 #   The limit of an end-to-end run is (a) + (b): cdlt's stages are sequential for one load package
@@ -23,8 +25,11 @@
 #   PostgreSQL server; see BENCHMARKS.md for the method and the figures. The report is also saved as
 #   report.md (raw figures: results.txt) in the work folder.
 #
-# Environment: BENCH_ROWS, BENCH_SMALL_ROWS (0 = skip), BENCH_REPEAT, BENCH_WORKERS ("1 2"),
-# BENCH_WORK_DIR. cdlt's own variables (e.g. DATA_WRITER__FILE_MAX_ITEMS) pass through to its runs.
+# Environment: BENCH_SIZES (e.g. "500000 1000000 2000000 4000000"; default "BENCH_ROWS
+# BENCH_SMALL_ROWS"), BENCH_ROWS, BENCH_SMALL_ROWS (0 = skip), BENCH_REPEAT, BENCH_WORKERS ("1 2"),
+# BENCH_WORK_DIR. cdlt's own variables (e.g. DATA_WRITER__FILE_MAX_ITEMS,
+# DESTINATION__DUCKDB__MEMORY_LIMIT, DESTINATION__DUCKDB__THREADS) pass through to its runs; the
+# memory_limit and threads also apply to limit (b).
 # Heavy commands run under `nice -n 5`.
 set -euo pipefail
 
@@ -34,6 +39,13 @@ ROWS=${BENCH_ROWS:-2000000}
 SMALL_ROWS=${BENCH_SMALL_ROWS:-500000}
 REPEAT=${BENCH_REPEAT:-3}
 WORKERS_LIST=${BENCH_WORKERS:-"1 2"}
+SIZES=${BENCH_SIZES:-"$ROWS $SMALL_ROWS"}
+# The DuckDB settings of cdlt's destination, also used for limit (b): the configured ones, else
+# cdlt's default memory_limit (128MB per DuckDB thread, at least 256MB; DuckDB's default threads =
+# cores), see DefaultMemoryLimit in src/destinations/duckdb/duckdb_destination.hpp.
+DUCK_THREADS=${DESTINATION__DUCKDB__THREADS:-}
+DUCK_MEMORY_LIMIT=${DESTINATION__DUCKDB__MEMORY_LIMIT:-$(
+  t=${DUCK_THREADS:-$(nproc)}; echo "$((128 * t > 256 ? 128 * t : 256))MB")}
 WORK=$(realpath -m "${BENCH_WORK_DIR:-$(dirname "$BUILD_DIR")/bench-sql}")
 NICE=(nice -n 5)
 
@@ -236,7 +248,7 @@ SQL
 }
 
 TABLES=()
-for rows in "$ROWS" "$SMALL_ROWS"; do
+for rows in $SIZES; do
   [ "$rows" -gt 0 ] 2>/dev/null || continue
   case " ${TABLES[*]-} " in *" t_$rows "*) continue ;; esac
   log "creating table t_$rows ($rows rows)"
@@ -336,7 +348,7 @@ for table in "${TABLES[@]}"; do
     db=$WORK/duck/limit_$round.duckdb
     rm -f "$db"*
     timed "${NICE[@]}" "$DUCKQ" "$db" \
-      "$(duck_stmt "CREATE TABLE x AS SELECT * FROM read_parquet('$WORK/parquet/$table/*.parquet')")" \
+      "$(duck_stmt "SET memory_limit = '$DUCK_MEMORY_LIMIT'; ${DUCK_THREADS:+SET threads = $DUCK_THREADS; }CREATE TABLE x AS SELECT * FROM read_parquet('$WORK/parquet/$table/*.parquet')")" \
       >/dev/null
     echo "duck $table - $round $LAST_SECS ${LAST_CPU_S:-0} ${LAST_RSS_KB:-0} 0" >>"$RESULTS"
     n=$(duck_scalar "$db" "SELECT count(*) FROM x")
@@ -380,6 +392,10 @@ report() {
     "PostgreSQL $(psql -X -At "$PG_URL" -c 'SHOW server_version' | cut -d' ' -f1);"\
     "load average at the start $LOADAVG_START, at the end $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
+  echo "DuckDB settings of cdlt's destination and of limit (b): memory_limit = $DUCK_MEMORY_LIMIT$(
+    [ -n "${DESTINATION__DUCKDB__MEMORY_LIMIT:-}" ] || echo " (cdlt's default)"), threads =" \
+    "$(if [ -n "$DUCK_THREADS" ]; then echo "$DUCK_THREADS"; else echo "DuckDB's default ($(nproc))"; fi)."
+  echo
   echo "Median of $REPEAT round(s). MB/s = bytes of the table's binary COPY stream / time (the same"
   echo "numerator in every row). Parquet = cdlt's extract files (ZSTD), the input of limit (b)."
   echo "ratio = limit (a)+(b) time / cdlt time = cdlt throughput / limit throughput (target ≥ 0.7)."
@@ -418,20 +434,42 @@ report() {
       for w in $WORKERS_LIST; do printf '; cdlt %s worker(s) %s' "$w" "$(rounds cdlt "$table" "$w")"; done)."
   done
   if [ "${#TABLES[@]}" -ge 2 ]; then
-    local big=${TABLES[0]} small=${TABLES[1]}
-    echo
-    echo "Peak RSS, ${big#t_} vs ${small#t_} rows:"
-    for w in $WORKERS_LIST; do
-      echo "- cdlt, $w worker(s): whole run" \
-        "$(rss_mb "$(med cdlt "$big" "$w" 7)") vs $(rss_mb "$(med cdlt "$small" "$w" 7)") MB" \
-        "(× $(ratio "$(med cdlt "$big" "$w" 7)" "$(med cdlt "$small" "$w" 7)")); extract" \
-        "$(rss_mb "$(med cdlt "$big" "$w" 9)") vs $(rss_mb "$(med cdlt "$small" "$w" 9)") MB" \
-        "(× $(ratio "$(med cdlt "$big" "$w" 9)" "$(med cdlt "$small" "$w" 9)")); load" \
-        "$(rss_mb "$(med cdlt "$big" "$w" 10)") vs $(rss_mb "$(med cdlt "$small" "$w" 10)") MB" \
-        "(× $(ratio "$(med cdlt "$big" "$w" 10)" "$(med cdlt "$small" "$w" 10)"))."
+    # By table size, smallest first: does the peak grow with the table?
+    local sorted=() header="" line
+    mapfile -t sorted < <(printf '%s\n' "${TABLES[@]}" | sort -t_ -k2 -n)
+    for table in "${sorted[@]}"; do
+      header+=" $(awk -v r="${table#t_}" 'BEGIN { if (r >= 1e6) printf "%gM", r / 1e6; else printf "%gk", r / 1e3 }') rows |"
     done
-    echo "- DuckDB alone (limit b): $(rss_mb "$(med duck "$big" - 7)") vs" \
-      "$(rss_mb "$(med duck "$small" - 7)") MB (× $(ratio "$(med duck "$big" - 7)" "$(med duck "$small" - 7)"))."
+    echo
+    echo "By table size (medians; MB; largest / smallest in the last column):"
+    echo
+    echo "| figure |$header largest / smallest |"
+    echo "|---|$(for _ in "${sorted[@]}"; do printf -- '---:|'; done)---:|"
+    size_row() { # label kind workers field
+      local label=$1 kind=$2 w=$3 f=$4 t first="" last=""
+      line="| $label |"
+      for t in "${sorted[@]}"; do
+        local v
+        v=$(med "$kind" "$t" "$w" "$f")
+        line+=" $(rss_mb "$v") |"
+        [ -n "$first" ] || first=$v
+        last=$v
+      done
+      echo "$line $(ratio "$last" "$first") |"
+    }
+    for w in $WORKERS_LIST; do
+      size_row "peak RSS, whole run, $w worker(s)" cdlt "$w" 7
+      size_row "peak RSS in extract, $w worker(s)" cdlt "$w" 9
+      size_row "peak RSS in load, $w worker(s)" cdlt "$w" 10
+    done
+    size_row "peak RSS, DuckDB CTAS (limit b)" duck - 7
+    for w in $WORKERS_LIST; do
+      line="| ratio to limit, $w worker(s) |"
+      for t in "${sorted[@]}"; do
+        line+=" $(ratio "$(sum "$(med copy "$t" - 5)" "$(med duck "$t" - 5)")" "$(med cdlt "$t" "$w" 5)") |"
+      done
+      echo "$line |"
+    done
   fi
 }
 report | tee "$WORK/report.md"

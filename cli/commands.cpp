@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kPipelineOperations[] = {
-    "info", "trace", "load-package", "failed-jobs", "drop-pending-packages", "schema"};
+    "info", "trace", "load-package", "failed-jobs", "drop-pending-packages", "schema", "sync"};
 
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -86,6 +86,46 @@ void AddPipelineCommand(CLI::App& app, PipelineArgs& args) {
       ->add_option("--format", args.format, "Output format")
       ->check(CLI::IsMember({"json", "yaml"}))
       ->capture_default_str();
+  CLI::App* sync = add_operation(
+      "sync",
+      "Drop the local state and schemas and restore them from the destination (run in the "
+      "project folder: the destination comes from its config)");
+  sync->add_option("--destination", args.destination,
+                   "Destination to restore from (config: destination; default duckdb)");
+  sync->add_option("--dataset-name", args.dataset_name,
+                   "Dataset to restore from (config: dataset_name)");
+  sync->add_flag("--drop-pending-packages", args.drop_pending_packages,
+                 "Delete pending packages first instead of refusing to sync");
+}
+
+/// `cdlt pipeline NAME sync`: the one pipeline operation that needs the config and the
+/// destination, so it goes through Pipeline rather than the read-only views of inspect.hpp.
+void SyncCommand(const PipelineArgs& args, std::ostream& out) {
+  PipelineOptions options;
+  options.pipeline_name = args.name;
+  options.pipelines_dir = args.pipelines_dir;
+  options.destination = args.destination;
+  options.dataset_name = args.dataset_name;
+  options.dev_mode = false;
+  Pipeline pipeline = Pipeline::Create(options);
+  SyncInfo info = pipeline.Sync(args.drop_pending_packages);
+  if (!info.dropped_packages.empty()) {
+    out << fmt::format("Dropped {} pending package(s): {}\n", info.dropped_packages.size(),
+                       JoinNames(info.dropped_packages));
+  }
+  if (!info.restored) {
+    out << fmt::format(
+        "Pipeline {}: dropped the local state and schemas; {} (dataset {}) holds no state of this "
+        "pipeline, so the next run starts from scratch\n",
+        pipeline.name(), info.destination_location, pipeline.dataset_name());
+    return;
+  }
+  out << fmt::format("Pipeline {}: restored from {} (dataset {})\n", pipeline.name(),
+                     info.destination_location, pipeline.dataset_name());
+  out << fmt::format("  state version {}, sources: {}\n", info.state_version,
+                     info.sources.empty() ? "none" : JoinNames(info.sources));
+  out << fmt::format("  schemas: {}\n", info.schemas.empty() ? "none" : JoinNames(info.schemas));
+  out << fmt::format("  into {}\n", pipeline.working_dir().string());
 }
 
 }  // namespace
@@ -210,6 +250,8 @@ int PipelineCommand(const PipelineArgs& args, std::ostream& out) {
       out << fmt::format("Dropped {} pending package(s) of pipeline {}: {}\n", dropped.size(),
                          args.name, JoinNames(dropped));
     }
+  } else if (op == "sync") {
+    SyncCommand(args, out);
   } else if (op == "schema") {
     out << pipeline::SchemaText(pipelines_dir, args.name, args.format);
   } else {

@@ -63,9 +63,12 @@ struct PipelineArgs {
   std::string pipelines_dir;  ///< empty: config `pipelines_dir`, else DefaultPipelinesDir()
   int verbosity = 0;
   std::string name;
-  std::string operation;        ///< info (default), trace, load-package, failed-jobs, ...
-  std::string load_id;          ///< load-package: empty = newest
-  std::string format = "yaml";  ///< schema: json or yaml
+  std::string operation;               ///< info (default), trace, load-package, failed-jobs, ...
+  std::string load_id;                 ///< load-package: empty = newest
+  std::string format = "yaml";         ///< schema: json or yaml
+  std::string destination;             ///< sync: empty = config `destination`
+  std::string dataset_name;            ///< sync: empty = config `dataset_name`
+  bool drop_pending_packages = false;  ///< sync: delete pending packages instead of refusing
 };
 
 /// Everything the command line can set; filled by CLI11 while parsing.

@@ -40,6 +40,8 @@ struct TableMetrics {
   int64_t rows = 0;
   int64_t files = 0;
   int64_t bytes = 0;
+  /// normalize: malformed JSON lines sent to the rejects file (normalize.on_bad_line).
+  int64_t rejected = 0;
 };
 
 /// One stage of a run (extract, normalize, load).
@@ -85,6 +87,16 @@ struct LoadInfo {
   std::vector<std::string> failed_jobs;  ///< "<load_id>/<file>: <error>"
 };
 
+/// What Pipeline::Sync did.
+struct SyncInfo {
+  std::string destination_location;           ///< without secrets
+  bool restored = false;                      ///< the destination held a state of this pipeline
+  int64_t state_version = 0;                  ///< the restored state version
+  std::vector<std::string> schemas;           ///< restored schema names
+  std::vector<std::string> sources;           ///< source names in the restored state
+  std::vector<std::string> dropped_packages;  ///< pending packages deleted first
+};
+
 class PipelineImpl;
 
 class Pipeline {
@@ -101,6 +113,12 @@ class Pipeline {
   LoadInfo Run(const Source& source);
   /// Finish pending packages only.
   LoadInfo RunPending();
+  /// dlt's `pipeline sync`: drop the local state and schemas and restore them from the newest
+  /// state the destination holds for this pipeline (and the schemas it names), even when the
+  /// local folder is not fresh. Throws Error(kConfig) when packages are pending, unless
+  /// `drop_pending_packages` (then they are deleted, their data is never loaded). The destination
+  /// is read before anything local changes; loaded packages and the last trace are kept.
+  SyncInfo Sync(bool drop_pending_packages);
 
   const std::string& name() const;
   const std::string& dataset_name() const;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cdlt/batch.hpp"
@@ -51,6 +52,24 @@ struct ResourceHints {
   std::optional<std::string> boundary_timestamp;
   /// scd2: the column holding the row version (default _dlt_id, a hash of the row's data).
   std::optional<std::string> row_version_column_name;
+  /// JSON documents: levels of nesting turned into nested tables; deeper values stay JSON
+  /// (dlt's max_table_nesting).
+  std::optional<int> max_table_nesting;
+  /// JSON documents: dlt's schema_contract, a mode ("evolve", "freeze", "discard_row",
+  /// "discard_value") or {"tables": .., "columns": .., "data_type": ..} as JSON text.
+  std::optional<std::string> schema_contract;
+  /// dlt's incremental for typed batches: {"cursor_path": "updated_at", "initial_value": ...,
+  /// "end_value", "last_value_func" ("max" | "min"), "row_order", "primary_key", "lag",
+  /// "on_cursor_value_missing", "range_start", "range_end", "max_boundary_hashes"}. Extract keeps
+  /// only new rows and stores the cursor in the resource state. (sql_database tables push it down
+  /// to SQL through their own config instead.)
+  std::optional<nlohmann::json> incremental;
+};
+
+/// Where JSON lines came from, so a bad document is reported with its file and line.
+struct JsonOrigin {
+  std::string file;
+  int64_t first_line = 1;  ///< the number of the first line passed, in `file`
 };
 
 /// Handed to a resource function to yield batches.
@@ -60,6 +79,19 @@ class Emitter {
   /// Yield one batch (a page). Returns false once the resource should stop (its limit was
   /// reached or the run is being cancelled); later batches are dropped.
   virtual bool Emit(Batch batch) = 0;
+
+  /// Yield JSON text: an array is a page of items, an object one item (dlt's relational
+  /// normalizer turns nested objects into columns and lists into nested tables in the normalize
+  /// stage). Pages are the fast path. Extract stores the document as it came, on one line,
+  /// without parsing it beyond a minify; malformed JSON fails in normalize. Counts as one item
+  /// for add_limit. Returns false as Emit does.
+  virtual bool EmitJson(std::string_view json);
+  /// Yield a builder-made JSON value (an array = a page of items).
+  bool EmitJsonValue(const nlohmann::json& value) { return EmitJson(value.dump()); }
+  /// Yield JSON Lines: whole lines, one document each (blank lines are skipped in normalize).
+  /// `origin` names the file they came from for error messages. Counts as one item for
+  /// add_limit.
+  virtual bool EmitJsonl(std::string_view lines, const JsonOrigin* origin = nullptr);
 
   /// Run `parts` of this resource concurrently, each with its own Emitter (and its own stream of
   /// files for the same table), on the calling thread plus extract workers that are free; returns
@@ -128,6 +160,22 @@ class Resource {
   }
   Resource& columns(std::vector<ColumnHint> columns) {
     hints_.columns = std::move(columns);
+    return *this;
+  }
+  /// JSON documents: nesting levels turned into nested tables (dlt's max_table_nesting).
+  Resource& max_table_nesting(int levels) {
+    hints_.max_table_nesting = levels;
+    return *this;
+  }
+  /// dlt's incremental (see ResourceHints::incremental), e.g.
+  /// {{"cursor_path", "updated_at"}, {"initial_value", "2024-01-01T00:00:00Z"}}.
+  Resource& incremental(nlohmann::json settings) {
+    hints_.incremental = std::move(settings);
+    return *this;
+  }
+  /// JSON documents: dlt's schema_contract as JSON text ("freeze" or {"columns": "freeze"}).
+  Resource& schema_contract(std::string contract) {
+    hints_.schema_contract = std::move(contract);
     return *this;
   }
 

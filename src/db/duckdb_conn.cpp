@@ -215,16 +215,19 @@ void AppendVector(duckdb_vector vec, idx_t rows, Column& col) {
 
 std::shared_ptr<DuckDatabase> DuckDatabase::Open(const std::string& path,
                                                  const DuckOptions& options, ErrorKind kind) {
-  duckdb_config config = nullptr;
-  duckdb_create_config(&config);
-  if (options.threads > 0) {
-    duckdb_set_config(config, "threads", std::to_string(options.threads).c_str());
-  }
-  if (!options.memory_limit.empty()) {
-    duckdb_set_config(config, "memory_limit", options.memory_limit.c_str());
-  }
   std::shared_ptr<DuckDatabase> db(new DuckDatabase());
   db->path_ = path.empty() ? ":memory:" : path;
+  duckdb_config config = nullptr;
+  duckdb_create_config(&config);
+  auto set = [&](const char* name, const std::string& value) {
+    if (duckdb_set_config(config, name, value.c_str()) != DuckDBSuccess) {
+      duckdb_destroy_config(&config);
+      throw Error(kind, fmt::format("cannot open DuckDB database {}: DuckDB refuses {} = '{}'",
+                                    db->path_, name, value));
+    }
+  };
+  if (options.threads > 0) set("threads", std::to_string(options.threads));
+  if (!options.memory_limit.empty()) set("memory_limit", options.memory_limit);
   char* err = nullptr;
   duckdb_database handle = nullptr;
   duckdb_state st = duckdb_open_ext(db->path_.c_str(), &handle, config, &err);
@@ -236,6 +239,14 @@ std::shared_ptr<DuckDatabase> DuckDatabase::Open(const std::string& path,
   }
   db->db_ = reinterpret_cast<_duckdb_database*>(handle);
   return db;
+}
+
+bool IsValidSetting(const std::string& name, const std::string& value) {
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) != DuckDBSuccess) return false;
+  bool ok = duckdb_set_config(config, name.c_str(), value.c_str()) == DuckDBSuccess;
+  duckdb_destroy_config(&config);
+  return ok;
 }
 
 DuckDatabase::~DuckDatabase() {
@@ -587,7 +598,8 @@ ParquetStreamWriter::ParquetStreamWriter(std::string path, Fields fields, std::s
   }
   auto db = WriterDatabase();
   std::string sql = fmt::format(
-      "COPY (SELECT * FROM cdlt_batch_stream({})) TO {} (FORMAT parquet, COMPRESSION {})",
+      "COPY (SELECT * FROM cdlt_batch_stream({})) TO {} (FORMAT parquet, COMPRESSION {}, "
+      "ROW_GROUP_SIZE 32768)",
       state_->id, QuoteLiteral(path_), compression);
   State* state = state_.get();
   state_->thread = std::thread([state, db, sql] {

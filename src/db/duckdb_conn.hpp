@@ -25,6 +25,10 @@ struct DuckOptions {
   std::string memory_limit;
 };
 
+/// Whether DuckDB accepts `value` for its setting `name` (DuckDB's own parser: "512MB" or
+/// "1GiB" for memory_limit, but not "512" or "50%").
+bool IsValidSetting(const std::string& name, const std::string& value);
+
 /// An open DuckDB database (a file, or in memory when path is empty or ":memory:").
 class DuckDatabase {
  public:

@@ -14,7 +14,7 @@ std::unique_ptr<DestinationClient> MakeDestination(const std::string& name,
   if (name == "duckdb") {
     std::string path = duckdb::ResolveDatabasePath(config, pipeline_name, project_dir, project_dir);
     return std::make_unique<duckdb::DuckDbClient>(path, dataset_name,
-                                                  duckdb::ReplaceStrategyFromConfig(config));
+                                                  duckdb::DuckDbSettingsFromConfig(config));
   }
   std::string known;
   for (const auto& n : DestinationNames()) known += (known.empty() ? "" : ", ") + n;

@@ -11,8 +11,23 @@
 #include "common/fault.hpp"
 #include "common/logging.hpp"
 #include "db/duckdb_conn.hpp"
+#include "extract/buffered_writer.hpp"
+#include "extract/incremental.hpp"
 #include "io/file.hpp"
+#include "normalize/relational/relational_normalizer.hpp"
 #include "pipeline/stages.hpp"
+
+namespace cdlt {
+
+bool Emitter::EmitJson(std::string_view) {
+  throw Error(ErrorKind::kInternal, "this emitter does not take JSON documents");
+}
+
+bool Emitter::EmitJsonl(std::string_view, const JsonOrigin*) {
+  throw Error(ErrorKind::kInternal, "this emitter does not take JSON documents");
+}
+
+}  // namespace cdlt
 
 namespace cdlt::pipeline {
 
@@ -86,114 +101,6 @@ schema::Column ColumnFromField(const Field& field) {
 
 namespace {
 
-struct FileRecord {
-  std::string name;
-  int64_t rows = 0;
-  int64_t bytes = 0;
-};
-
-/// Buffers one table's batches and writes them to rotated Parquet files in the package.
-class TableWriter {
- public:
-  TableWriter(std::string table, fs::path dir, WriterConfig config)
-      : table_(std::move(table)), dir_(std::move(dir)), config_(config) {
-    if (config_.file_max_items) {
-      config_.buffer_max_items = std::min(config_.buffer_max_items, *config_.file_max_items);
-    }
-  }
-
-  /// Add a batch. Small batches are coalesced up to buffer_max_items rows before they reach
-  /// the file; large ones pass through without a copy.
-  void Write(Batch batch) {
-    std::lock_guard lock(mutex_);
-    rows_total_ += static_cast<int64_t>(batch.num_rows());
-    if (pending_ && pending_->fields() != batch.fields()) FlushLocked();
-    if (batch.num_rows() >= 1024 && !pending_) {
-      WriteToFile(std::make_shared<Batch>(std::move(batch)));
-      return;
-    }
-    if (!pending_) pending_ = std::make_unique<Batch>(batch.fields());
-    for (size_t c = 0; c < batch.num_columns(); ++c) {
-      pending_->column(c).AppendRange(batch.column(c), 0, batch.num_rows());
-    }
-    if (static_cast<int64_t>(pending_->num_rows()) >= config_.buffer_max_items) FlushLocked();
-  }
-
-  void Close() {
-    std::lock_guard lock(mutex_);
-    FlushLocked();
-    CloseFile();
-  }
-
-  const std::vector<FileRecord>& files() const { return files_; }
-  int64_t rows_total() const { return rows_total_; }
-
- private:
-  void FlushLocked() {
-    if (!pending_ || pending_->num_rows() == 0) {
-      pending_.reset();
-      return;
-    }
-    auto batch = std::shared_ptr<const Batch>(std::move(pending_));
-    WriteToFile(batch);
-  }
-
-  /// Unlike dlt, a batch larger than what the open file may still take is split at the file
-  /// boundary, so file_max_items holds exactly. Each piece is copied once from the original.
-  void WriteToFile(std::shared_ptr<const Batch> batch) {
-    size_t rows = batch->num_rows();
-    size_t offset = 0;
-    while (offset < rows) {
-      // Parquet has one column set per file: a change of columns starts a new file.
-      if (file_ && file_fields_ != batch->fields()) CloseFile();
-      size_t take = rows - offset;
-      if (config_.file_max_items) {
-        take = std::min<size_t>(take, *config_.file_max_items - (file_ ? current_.rows : 0));
-      }
-      WritePiece(take == rows ? batch : std::make_shared<const Batch>(batch->Slice(offset, take)));
-      offset += take;
-    }
-  }
-
-  void WritePiece(std::shared_ptr<const Batch> batch) {
-    if (!file_) {
-      JobFileName name = JobFileName::New(table_, "parquet");
-      current_ = FileRecord{name.ToString(), 0, 0};
-      file_fields_ = batch->fields();
-      file_ = std::make_unique<db::ParquetStreamWriter>(
-          (dir_ / current_.name).string(), file_fields_,
-          config_.disable_compression ? "uncompressed" : "zstd");
-    }
-    current_.rows += static_cast<int64_t>(batch->num_rows());
-    current_.bytes += static_cast<int64_t>(batch->ByteSize());
-    file_->Write(std::move(batch));
-    bool rotate = (config_.file_max_items && current_.rows >= *config_.file_max_items) ||
-                  (config_.file_max_bytes && current_.bytes >= *config_.file_max_bytes);
-    if (rotate) CloseFile();
-  }
-
-  void CloseFile() {
-    if (!file_) return;
-    file_->Close();
-    std::error_code ec;
-    current_.bytes = static_cast<int64_t>(fs::file_size(dir_ / current_.name, ec));
-    files_.push_back(current_);
-    FaultPoint("extract.after_file");
-    file_.reset();
-  }
-
-  std::mutex mutex_;
-  std::string table_;
-  fs::path dir_;
-  WriterConfig config_;
-  std::unique_ptr<Batch> pending_;
-  std::unique_ptr<db::ParquetStreamWriter> file_;
-  Fields file_fields_;
-  FileRecord current_;
-  std::vector<FileRecord> files_;
-  int64_t rows_total_ = 0;
-};
-
 /// Everything one extract run shares between resource threads.
 class ExtractRun {
  public:
@@ -207,6 +114,15 @@ class ExtractRun {
     auto& list = writers_[table];
     list.push_back(
         std::make_unique<TableWriter>(table, pkg_.dir() / "new_jobs", ctx_.extract_writer));
+    return *list.back();
+  }
+
+  /// A new JSONL file stream for `table` (JSON documents of an emitter).
+  JsonlWriter& NewJsonlWriter(const std::string& table) {
+    std::lock_guard lock(mutex_);
+    auto& list = jsonl_writers_[table];
+    list.push_back(
+        std::make_unique<JsonlWriter>(table, pkg_.dir() / "new_jobs", ctx_.extract_writer));
     return *list.back();
   }
 
@@ -421,12 +337,33 @@ class ExtractRun {
     };
     mark(h.primary_key, &schema::Column::primary_key);
     mark(h.merge_key, &schema::Column::merge_key);
+    if (h.max_table_nesting) {
+      if (*h.max_table_nesting < 0) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("max_table_nesting of resource {} must be 0 or more, got {}",
+                                resource.name(), *h.max_table_nesting));
+      }
+      t.extra["x-normalizer"]["max_nesting"] = *h.max_table_nesting;
+    }
+    if (h.schema_contract) {
+      // A bare mode ("freeze") or dlt's dict as JSON.
+      nlohmann::ordered_json contract =
+          nlohmann::ordered_json::parse(*h.schema_contract, nullptr, false);
+      if (contract.is_discarded()) contract = *h.schema_contract;
+      try {
+        t.schema_contract = normalize::relational::SchemaContract::FromJson(contract).ToJson();
+      } catch (Error& e) {
+        e.With("resource", resource.name());
+        throw;
+      }
+    }
   }
 
   const StageContext& ctx_;
   const package::LoadPackage& pkg_;
   std::mutex mutex_;
   std::map<std::string, std::vector<std::unique_ptr<TableWriter>>> writers_;
+  std::map<std::string, std::vector<std::unique_ptr<JsonlWriter>>> jsonl_writers_;
   std::mutex pool_mutex_;
   std::condition_variable pool_cv_;
   std::deque<std::function<void()>> tasks_;
@@ -456,12 +393,8 @@ class ResourceEmitter : public Emitter {
         shared_(std::move(shared)) {}
 
   bool Emit(Batch batch) override {
-    if (shared_->stopped) return false;
-    int64_t emitted = ++shared_->emitted;
-    if (resource_.limit() && emitted > *resource_.limit()) {
-      shared_->stopped = true;
-      return false;
-    }
+    std::optional<int64_t> emitted = Admit();
+    if (!emitted) return false;
     if (batch.num_columns() > 0) {
       if (batch.fields() != last_raw_fields_) {
         last_raw_fields_ = batch.fields();
@@ -480,11 +413,30 @@ class ResourceEmitter : public Emitter {
         if (run_.ctx_.progress) run_.ctx_.progress->AddRows(table_, rows);
       }
     }
-    if (resource_.limit() && emitted >= *resource_.limit()) {
-      shared_->stopped = true;
-      return false;
+    return Continue(*emitted);
+  }
+
+  bool EmitJson(std::string_view json) override {
+    std::optional<int64_t> emitted = Admit();
+    if (!emitted) return false;
+    // One document per line: raw line breaks in JSON text can only be whitespace (inside
+    // strings they are escaped), so they become spaces.
+    if (json.find_first_of("\r\n") == std::string_view::npos) {
+      WriteJsonl(json, nullptr);
+    } else {
+      std::string line(json);
+      std::replace_if(
+          line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+      WriteJsonl(line, nullptr);
     }
-    return true;
+    return Continue(*emitted);
+  }
+
+  bool EmitJsonl(std::string_view lines, const JsonOrigin* origin) override {
+    std::optional<int64_t> emitted = Admit();
+    if (!emitted) return false;
+    WriteJsonl(lines, origin);
+    return Continue(*emitted);
   }
 
   void EmitParallel(std::vector<std::function<void(Emitter&)>> parts) override {
@@ -536,14 +488,92 @@ class ResourceEmitter : public Emitter {
   nlohmann::json& resource_state() override { return state_; }
 
  private:
+  /// Count one yielded item; nullopt when the resource must stop (its limit was passed).
+  std::optional<int64_t> Admit() {
+    if (shared_->stopped) return std::nullopt;
+    int64_t emitted = ++shared_->emitted;
+    if (resource_.limit() && emitted > *resource_.limit()) {
+      shared_->stopped = true;
+      return std::nullopt;
+    }
+    return emitted;
+  }
+  /// Whether the resource may yield more after its `emitted`-th item.
+  bool Continue(int64_t emitted) {
+    if (resource_.limit() && emitted >= *resource_.limit()) {
+      shared_->stopped = true;
+      return false;
+    }
+    return true;
+  }
+  void WriteJsonl(std::string_view lines, const JsonOrigin* origin) {
+    if (lines.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
+    if (jsonl_ == nullptr) jsonl_ = &run_.NewJsonlWriter(table_);
+    jsonl_->Write(lines, origin);
+    if (run_.ctx_.progress) {
+      run_.ctx_.progress->AddRows(
+          table_, static_cast<int64_t>(std::count(lines.begin(), lines.end(), '\n')));
+    }
+  }
+
   ExtractRun& run_;
   const Resource& resource_;
   std::string table_;
   TableWriter& writer_;
+  JsonlWriter* jsonl_ = nullptr;
   nlohmann::json& state_;
   std::shared_ptr<Shared> shared_;
   Fields last_raw_fields_;
   std::vector<std::string> names_;
+};
+
+/// Applies a resource's `incremental` hint: passes its batches (and those of its parallel parts)
+/// through one IncrementalFilter, and stores the filter's state in the resource state when the
+/// resource is done.
+class IncrementalEmitter : public Emitter {
+ public:
+  struct Shared {
+    std::mutex mutex;
+    std::unique_ptr<IncrementalFilter> filter;
+  };
+
+  IncrementalEmitter(Emitter& out, std::shared_ptr<Shared> shared)
+      : out_(out), shared_(std::move(shared)) {}
+
+  bool Emit(Batch batch) override {
+    bool stop = false;
+    Batch kept = [&] {
+      std::lock_guard lock(shared_->mutex);
+      return shared_->filter->Apply(std::move(batch), &stop);
+    }();
+    bool go_on = kept.num_rows() == 0 || out_.Emit(std::move(kept));
+    return go_on && !stop;
+  }
+  bool EmitJson(std::string_view) override { ThrowJson(); }
+  bool EmitJsonl(std::string_view, const JsonOrigin*) override { ThrowJson(); }
+  void EmitParallel(std::vector<std::function<void(Emitter&)>> parts) override {
+    for (auto& part : parts) {
+      part = [part = std::move(part), shared = shared_](Emitter& sub) {
+        IncrementalEmitter filtered(sub, shared);
+        part(filtered);
+      };
+    }
+    out_.EmitParallel(std::move(parts));
+  }
+  int max_parallelism() const override { return out_.max_parallelism(); }
+  std::optional<int64_t> limit() const override { return out_.limit(); }
+  const ResourceHints* hints() const override { return out_.hints(); }
+  nlohmann::json& resource_state() override { return out_.resource_state(); }
+
+ private:
+  [[noreturn]] static void ThrowJson() {
+    throw Error(ErrorKind::kConfig,
+                "the incremental hint works on typed batches; JSON documents are not parsed in "
+                "extract, so it cannot filter them");
+  }
+
+  Emitter& out_;
+  std::shared_ptr<Shared> shared_;
 };
 
 double NowSeconds() {
@@ -591,7 +621,22 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
     auto run_resource = [&](const Resource* r) {
       ResourceEmitter emitter(run, *r, table_for(r), *state_of[index_of(r)]);
       try {
-        r->fn()(emitter);
+        if (r->hints().incremental) {
+          std::string where = fmt::format("resource {}", r->name());
+          IncrementalSpec spec = IncrementalSpec::FromJson(
+              *r->hints().incremental, fmt::format("the incremental hint of {}", where));
+          nlohmann::json& state = emitter.resource_state()["incremental"][spec.cursor_path];
+          auto shared = std::make_shared<IncrementalEmitter::Shared>();
+          shared->filter =
+              std::make_unique<IncrementalFilter>(spec, state, r->hints().primary_key, where);
+          IncrementalEmitter filtered(emitter, shared);
+          r->fn()(filtered);
+          state = shared->filter->State();
+          log::Info("{}: incremental on {} kept {} of {} rows", where, spec.cursor_path,
+                    shared->filter->rows_kept(), shared->filter->rows_seen());
+        } else {
+          r->fn()(emitter);
+        }
       } catch (Error& e) {
         e.With("resource", r->name());
         throw;
@@ -638,6 +683,18 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
         TableMetrics& m = trace.tables[table];
         for (const auto& f : writer->files()) {
           files[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}};
+          m.rows += f.rows;
+          m.bytes += f.bytes;
+          m.files += 1;
+        }
+      }
+    }
+    for (auto& [table, writers] : run.jsonl_writers_) {
+      for (auto& writer : writers) {
+        writer->Close();
+        TableMetrics& m = trace.tables[table];
+        for (const auto& f : writer->files()) {
+          files[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}, {"origins", f.origins}};
           m.rows += f.rows;
           m.bytes += f.bytes;
           m.files += 1;

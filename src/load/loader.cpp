@@ -65,6 +65,8 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
   std::error_code ec;
   if (!fs::exists(applied, ec)) {
     client.InitPackage(schema, plan);
+    // Tables and staging are prepared in the destination, the marker is not written yet.
+    FaultPoint("load.after_init");
     io::WriteFileAtomic(applied, io::ReadFile(pkg.dir() / "schema_updates.json"));
   }
   // Jobs left in started_jobs by a crash: finished if the destination recorded them, else rerun.

@@ -1,15 +1,21 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/error.hpp"
 #include "common/fault.hpp"
 #include "common/logging.hpp"
 #include "db/duckdb_conn.hpp"
+#include "extract/buffered_writer.hpp"
 #include "io/file.hpp"
+#include "io/text_stream.hpp"
+#include "normalize/relational/relational_normalizer.hpp"
 #include "pipeline/stages.hpp"
 
 namespace cdlt::pipeline {
@@ -44,22 +50,188 @@ schema::Column DltTextColumn(const std::string& name, bool unique) {
   return c;
 }
 
+/// What normalizing one JSONL job produced: Parquet files per table in a staging folder, moved
+/// into the package only once its schema update has been merged.
+struct JsonlResult {
+  normalize::relational::SchemaUpdate update;
+  fs::path staging;
+  std::vector<std::pair<std::string, FileRecord>> files;  // table, file
+  std::map<std::string, int64_t> rows;
+  int64_t rejected = 0;
+};
+
+/// One run of lines of a JSONL job that came from one place: lines [line, next segment) of the
+/// job file are lines source_line... of `file` (empty: the job file itself).
+struct Origin {
+  int64_t line = 1;
+  std::string file;
+  int64_t source_line = 1;
+};
+
+std::vector<Origin> OriginsOf(const nlohmann::json& file_state) {
+  std::vector<Origin> out;
+  if (file_state.is_object() && file_state.contains("origins") &&
+      file_state["origins"].is_array()) {
+    for (const auto& o : file_state["origins"]) {
+      Origin origin;
+      origin.line = o.value("line", int64_t{1});
+      if (o.contains("file") && o["file"].is_string()) origin.file = o["file"].get<std::string>();
+      origin.source_line = o.value("source_line", origin.line);
+      out.push_back(std::move(origin));
+    }
+  }
+  if (out.empty() || out.front().line > 1) out.insert(out.begin(), Origin{1, "", 1});
+  return out;
+}
+
+/// Normalize one JSONL job file against `snapshot` (a copy is taken), writing Parquet files to
+/// `staging`. Malformed lines fail the job, naming the source file and line, or go to
+/// `rejects_path` when ctx.reject_bad_lines is set.
+JsonlResult NormalizeJsonl(const StageContext& ctx, const std::string& load_id,
+                           const schema::Schema& snapshot, const fs::path& src,
+                           const JobFileName& job, const nlohmann::json& file_state,
+                           const fs::path& staging, const fs::path& rejects_path) {
+  namespace rel = normalize::relational;
+  JsonlResult result;
+  result.staging = staging;
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  io::CreateDirs(staging);
+  std::map<std::string, std::unique_ptr<TableWriter>> writers;
+  auto sink = [&](const std::string& table, Batch batch) {
+    auto& w = writers[table];
+    if (!w) w = std::make_unique<TableWriter>(table, staging, ctx.normalize_writer, nullptr);
+    w->Write(std::move(batch));
+  };
+  rel::NormalizerOptions options;
+  options.load_id = load_id;
+  options.widen_in_place = ctx.widen_in_place;
+  options.batch_rows =
+      static_cast<size_t>(std::max<int64_t>(1, ctx.normalize_writer.buffer_max_items));
+  rel::RootTableSpec root;
+  root.table_name = job.table;
+  rel::RelationalNormalizer normalizer(snapshot, root, options, sink);
+
+  std::vector<Origin> origins = OriginsOf(file_state);
+  std::unique_ptr<io::CompressedFileWriter> rejects;
+  auto where = [&](const Origin& o) { return o.file.empty() ? src.string() : o.file; };
+  auto reject = [&](const Origin& o, int64_t line, std::string_view text, const Error& e) {
+    if (!rejects) {
+      io::CreateDirs(rejects_path.parent_path());
+      rejects = std::make_unique<io::CompressedFileWriter>(rejects_path, false);
+    }
+    nlohmann::json entry = {{"file", where(o)},
+                            {"line", line},
+                            {"table", job.table},
+                            {"error", e.message()},
+                            {"text", std::string(text)}};
+    rejects->Write(entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    rejects->Write("\n");
+    ++result.rejected;
+  };
+  auto feed = [&](std::string_view text, int64_t job_line, const Origin& o) {
+    int64_t line = o.source_line + (job_line - o.line);
+    try {
+      if (!ctx.reject_bad_lines) {
+        normalizer.FeedJsonl(text, line);
+        return;
+      }
+      size_t pos = 0;
+      while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view content = text.substr(pos, end - pos);
+        if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
+        if (content.find_first_not_of(" \t") != std::string_view::npos) {
+          try {
+            normalizer.FeedDocument(content, line);
+          } catch (const Error& e) {
+            // Only unparsable documents are rejected: they fail before the normalizer changes
+            // any state. Schema errors and contract violations still stop the run.
+            if (e.kind() != ErrorKind::kSource) throw;
+            reject(o, line, content, e);
+          }
+        }
+        pos = end + 1;
+        ++line;
+      }
+    } catch (Error& e) {
+      Error out(e.kind(), fmt::format("{}: {}", where(o), e.message()), e.retry());
+      out.With("table", job.table);
+      throw out;
+    }
+  };
+
+  io::LineChunkReader reader(src);
+  size_t seg = 0;
+  for (std::string_view chunk = reader.Next(); !chunk.empty(); chunk = reader.Next()) {
+    int64_t job_line = reader.first_line();
+    // Cut the chunk where the next origin segment starts, so each piece has one origin.
+    while (!chunk.empty()) {
+      while (seg + 1 < origins.size() && origins[seg + 1].line <= job_line) ++seg;
+      size_t cut = chunk.size();
+      if (seg + 1 < origins.size()) {
+        int64_t lines_left = origins[seg + 1].line - job_line;
+        size_t pos = 0;
+        for (int64_t i = 0; i < lines_left && pos < chunk.size(); ++i) {
+          size_t nl = chunk.find('\n', pos);
+          pos = nl == std::string_view::npos ? chunk.size() : nl + 1;
+        }
+        cut = pos;
+      }
+      std::string_view piece = chunk.substr(0, cut);
+      feed(piece, job_line, origins[seg]);
+      chunk.remove_prefix(cut);
+      // The usual chunk is one piece; the reader knows where the next chunk starts.
+      if (!chunk.empty())
+        job_line += static_cast<int64_t>(std::count(piece.begin(), piece.end(), '\n'));
+    }
+  }
+  normalizer.Flush();
+  for (auto& [table, writer] : writers) {
+    writer->Close();
+    for (const FileRecord& f : writer->files()) result.files.emplace_back(table, f);
+  }
+  if (rejects) rejects->Close();
+  for (const auto& [table, rows] : normalizer.stats().rows) result.rows[table] += rows;
+  result.update = normalizer.TakeSchemaUpdate();
+  return result;
+}
+
 }  // namespace
 
 void Normalize(const StageContext& ctx, const std::string& load_id, schema::Schema& live,
                const fs::path& schema_path, StepTrace& trace) {
+  namespace rel = normalize::relational;
   package::LoadPackage extracted = ctx.storage->Extracted(load_id);
   trace.load_ids.push_back(load_id);
   schema::Schema pkg_schema = schema::Schema::LoadFile(extracted.SchemaPath());
   nlohmann::json state = extracted.ReadState();
+  std::vector<std::string> jobs = extracted.ListJobs(JobState::kNew);
+  // Tables that arrive as JSON documents get their columns (and _dlt_load_id, _dlt_id) from the
+  // relational normalizer, below.
+  std::set<std::string> json_tables;
+  for (const auto& name : jobs) {
+    JobFileName job = JobFileName::Parse(name);
+    if (job.ext == "jsonl") json_tables.insert(job.table);
+  }
 
   // The one place where the schema changes: every table the package proposes is merged here,
   // before any file is touched, so workers never disagree about a type.
   nlohmann::json updates = nlohmann::json::object();
+  auto record_update = [&](const schema::TableUpdate& update) {
+    if (!update.changed) return;
+    nlohmann::json& u = updates[update.table];
+    if (u.is_null()) u = {{"new_table", false}, {"new_columns", nlohmann::json::array()}};
+    u["new_table"] = u["new_table"].get<bool>() || update.new_table;
+    for (const auto& c : update.new_columns) u["new_columns"].push_back(c);
+  };
   for (const schema::Table* t : pkg_schema.DataTables()) {
     schema::Table partial = *t;
-    if (ctx.add_dlt_load_id) partial.columns.push_back(DltTextColumn("_dlt_load_id", false));
-    if (ctx.add_dlt_id) partial.columns.push_back(DltTextColumn("_dlt_id", true));
+    if (!json_tables.count(t->name)) {
+      if (ctx.add_dlt_load_id) partial.columns.push_back(DltTextColumn("_dlt_load_id", false));
+      if (ctx.add_dlt_id) partial.columns.push_back(DltTextColumn("_dlt_id", true));
+    }
     schema::TableUpdate update;
     try {
       update = live.MergeTable(partial);
@@ -67,16 +239,21 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
       e.With("load_id", load_id);
       throw;
     }
-    if (update.changed) {
-      updates[t->name] = {{"new_table", update.new_table}, {"new_columns", update.new_columns}};
-    }
+    update.table = t->name;
+    record_update(update);
   }
-  live.BumpVersion();
 
   package::LoadPackage out = ctx.storage->BeginNormalize(load_id);
-  std::vector<std::string> jobs = extracted.ListJobs(JobState::kNew);
   if (ctx.progress) ctx.progress->StartStage("normalize", static_cast<int64_t>(jobs.size()));
   bool rewrite = ctx.add_dlt_load_id || ctx.add_dlt_id;
+  // JSON workers normalize against this snapshot; their schema updates are merged afterwards,
+  // in job order, so the outcome does not depend on thread timing.
+  const schema::Schema snapshot = live;
+  std::vector<std::optional<JsonlResult>> json_results(jobs.size());
+  fs::path staging_root = out.dir() / "normalize_staging";
+  auto rejects_path = [&](const std::string& name) {
+    return ctx.working_dir / "rejects" / load_id / (name + ".rejects.jsonl");
+  };
 
   std::atomic<size_t> next{0};
   std::mutex mutex;
@@ -96,6 +273,19 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
         JobFileName job = JobFileName::Parse(name);
         fs::path src = extracted.JobPath(JobState::kNew, name);
         fs::path dst = out.JobPath(JobState::kNew, name);
+        const nlohmann::json file_state =
+            state["files"].contains(name) ? state["files"][name] : nlohmann::json::object();
+        if (job.ext == "jsonl") {
+          json_results[i] = NormalizeJsonl(ctx, load_id, snapshot, src, job, file_state,
+                                           staging_root / std::to_string(i), rejects_path(name));
+          if (ctx.progress) {
+            for (const auto& [table, rows] : json_results[i]->rows) {
+              ctx.progress->AddRows(table, rows);
+            }
+            ctx.progress->FileDone();
+          }
+          continue;
+        }
         if (!rewrite) {
           LinkOrCopy(src, dst);
         } else {
@@ -118,7 +308,7 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
           io::RenameDurable(tmp, dst);
         }
         FaultPoint("normalize.after_file");
-        int64_t rows = state["files"].contains(name) ? state["files"][name].value("rows", 0) : 0;
+        int64_t rows = file_state.value("rows", int64_t{0});
         std::error_code ec;
         int64_t bytes = static_cast<int64_t>(fs::file_size(dst, ec));
         {
@@ -145,6 +335,66 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
   for (auto& t : threads) t.join();
   if (ctx.progress) ctx.progress->EndStage();
   if (!errors.empty()) errors.front().Rethrow();
+
+  // Merge the JSON jobs' schema updates in job order. An update that contradicts one merged
+  // before it (two files inferred different types for a new column) is refused: that file is
+  // normalized again against the merged schema, as dlt redoes a conflicting worker group.
+  nlohmann::json& files_state = state["files"];
+  nlohmann::json& tables_state = state["tables"];
+  if (!tables_state.is_object()) tables_state = nlohmann::json::object();
+  std::map<std::string, int64_t> json_rows;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!json_results[i]) continue;
+    JobFileName job = JobFileName::Parse(jobs[i]);
+    const nlohmann::json file_state =
+        files_state.contains(jobs[i]) ? files_state[jobs[i]] : nlohmann::json::object();
+    rel::MergeOutcome outcome = rel::MergeSchemaUpdate(live, json_results[i]->update);
+    if (!outcome.merged) {
+      log::Info("normalize: {} disagrees with an earlier file ({}); normalizing it again", jobs[i],
+                outcome.conflict);
+      json_results[i] =
+          NormalizeJsonl(ctx, load_id, live, extracted.JobPath(JobState::kNew, jobs[i]), job,
+                         file_state, staging_root / std::to_string(i), rejects_path(jobs[i]));
+      outcome = rel::MergeSchemaUpdate(live, json_results[i]->update);
+      if (!outcome.merged) {
+        Throw(ErrorKind::kSchema, "cannot merge the schema of {}: {}", jobs[i], outcome.conflict);
+      }
+    }
+    for (const auto& update : outcome.table_updates) record_update(update);
+    JsonlResult& r = *json_results[i];
+    for (auto& [table, f] : r.files) {
+      io::RenameDurable(r.staging / f.name, out.JobPath(JobState::kNew, f.name));
+      files_state[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}};
+      TableMetrics& m = trace.tables[table];
+      m.files += 1;
+      m.bytes += f.bytes;
+    }
+    for (const auto& [table, rows] : r.rows) {
+      trace.tables[job.table];  // the root is listed even when every line was rejected
+      trace.tables[table].rows += rows;
+      json_rows[table] += rows;
+    }
+    trace.tables[job.table].rejected += r.rejected;
+    if (r.rejected > 0) {
+      log::Warn("normalize: {} malformed line(s) of table {} written to {}", r.rejected, job.table,
+                rejects_path(jobs[i]).string());
+    }
+    std::error_code ec;
+    fs::remove_all(r.staging, ec);
+    FaultPoint("normalize.after_file");
+  }
+  std::error_code ec;
+  fs::remove_all(staging_root, ec);
+  // The loader learns the tables of the package from its state: the JSON tables' real row counts,
+  // and their nested tables (which follow their root's write disposition).
+  for (const auto& [table, rows] : json_rows) {
+    if (tables_state.contains(table)) {
+      tables_state[table]["rows"] = rows;
+    } else if (const schema::Table* t = live.FindTable(table); t != nullptr) {
+      tables_state[table] = {{"rows", rows}, {"parent", t->parent.value_or("")}};
+    }
+  }
+  live.BumpVersion();
 
   live.SaveFile(out.SchemaPath());
   io::WriteFileAtomic(out.dir() / "schema_updates.json", updates.dump(2));

@@ -1,6 +1,7 @@
 #include "package/load_package.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 
@@ -65,7 +66,13 @@ JobFileName JobFileName::Parse(std::string_view file_name) {
 }
 
 JobFileName JobFileName::New(std::string table, std::string ext) {
-  return JobFileName{std::move(table), io::RandomHex(5), 0, std::move(ext)};
+  // Ids sort in creation order within a process (a counter), so the jobs of a table written one
+  // after another are listed, and normalized, in the order their rows came; the random part keeps
+  // ids unique across processes.
+  static std::atomic<uint32_t> counter{0};
+  return JobFileName{std::move(table),
+                     fmt::format("{:06x}{}", counter++ & 0xffffff, io::RandomHex(3)), 0,
+                     std::move(ext)};
 }
 
 std::string JobFileName::ToString() const {

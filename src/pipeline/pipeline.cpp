@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "common/error.hpp"
+#include "common/fault.hpp"
 #include "common/logging.hpp"
 #include "config/config.hpp"
 #include "io/file.hpp"
@@ -160,7 +161,11 @@ class PipelineImpl {
     std::error_code ec;
     if (fs::exists(SchemaPath(schema_name), ec))
       return schema::Schema::LoadFile(SchemaPath(schema_name));
-    return schema::Schema::New(schema_name);
+    schema::Schema schema = schema::Schema::New(schema_name);
+    // A new schema takes the configured naming convention (schema.naming), which the relational
+    // normalizer reads from it; an existing schema keeps the one its tables were named with.
+    schema.normalizers()["names"] = std::string(naming->name());
+    return schema;
   }
 
   void SaveTrace(RunTrace& t) {
@@ -204,38 +209,93 @@ class PipelineImpl {
 
   void SaveLocalState() { io::WriteFileAtomic(working_dir / "state.json", local_state.dump(2)); }
 
+  /// The state travels in the package it describes, and state.json is written only after the
+  /// package is committed: a crash in between leaves a pending package whose state is newer than
+  /// the local one. Take it over before anything else, or the next extract would read again (and
+  /// append twice) the rows that package already holds. Returns whether the state was taken.
+  bool AdoptPendingPackageState() {
+    std::vector<package::LoadPackage> pending;
+    for (const auto& id : storage->ListExtracted()) pending.push_back(storage->Extracted(id));
+    for (const auto& id : storage->ListNormalized()) pending.push_back(storage->Normalized(id));
+    std::sort(pending.begin(), pending.end(),
+              [](const auto& a, const auto& b) { return a.load_id() > b.load_id(); });
+    for (const package::LoadPackage& pkg : pending) {
+      nlohmann::json pkg_state = pkg.ReadState();
+      if (!pkg_state.contains("pipeline_state")) continue;
+      const nlohmann::json& row = pkg_state["pipeline_state"];
+      if (row.value("version", 0) <= local_state.value("_state_version", 0)) return false;
+      nlohmann::json doc;
+      try {
+        doc = nlohmann::json::parse(UnZlibBase64(row.value("state", "")));
+      } catch (const std::exception& e) {
+        Throw(ErrorKind::kIo, "the pipeline state in pending package {} is unreadable: {}",
+              pkg.load_id(), e.what());
+      }
+      nlohmann::json local = local_state["_local"];
+      local_state = std::move(doc);
+      local_state["_local"] = local;
+      local_state["_local"]["_last_extracted_hash"] = row.value("version_hash", "");
+      local_state["_local"]["first_run"] = false;
+      SaveLocalState();
+      log::Warn(
+          "pipeline {}: took state version {} from pending package {} (the run that "
+          "extracted it stopped before saving the state)",
+          name, row.value("version", 0), pkg.load_id());
+      return true;
+    }
+    return false;
+  }
+
+  /// The state document of a stored state row, and the schemas it names (parsed, not saved).
+  std::pair<nlohmann::json, std::vector<schema::Schema>> ParseStoredState(
+      const dest::StoredState& stored) const {
+    nlohmann::json remote;
+    try {
+      remote = nlohmann::json::parse(UnZlibBase64(stored.state));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(
+          ErrorKind::kDestination,
+          fmt::format("the stored state of pipeline {} is not valid JSON: {}", name, e.what()));
+    }
+    std::vector<schema::Schema> schemas;
+    for (const auto& schema_name : remote.value("schema_names", nlohmann::json::array())) {
+      auto it = stored.schemas.find(schema_name.get<std::string>());
+      if (it == stored.schemas.end()) continue;
+      schemas.push_back(schema::Schema::FromJson(nlohmann::ordered_json::parse(it->second)));
+    }
+    return {std::move(remote), std::move(schemas)};
+  }
+
+  /// Make a parsed stored state the local one (keeping `_local` and the configured dataset) and
+  /// save its schemas. Returns the schema names.
+  std::vector<std::string> ApplyStoredState(const dest::StoredState& stored, nlohmann::json remote,
+                                            const std::vector<schema::Schema>& schemas) {
+    nlohmann::json local = local_state["_local"];
+    local_state = std::move(remote);
+    local_state["_local"] = local;
+    local_state["_local"]["_last_extracted_hash"] = stored.version_hash;
+    local_state["_local"]["first_run"] = false;
+    local_state["dataset_name"] = dataset_name;
+    std::vector<std::string> restored;
+    for (const schema::Schema& schema : schemas) {
+      schema.SaveFile(SchemaPath(schema.name()));
+      restored.push_back(schema.name());
+    }
+    SaveLocalState();
+    log::Info("pipeline {}: restored state version {} and schemas [{}] from the destination", name,
+              stored.version, fmt::join(restored, ", "));
+    return restored;
+  }
+
   /// dlt's sync_destination on a fresh pipeline folder: the newest committed state row and the
   /// schemas it names come back from the destination, so a new machine resumes where the last
   /// one stopped. Returns whether anything was restored.
   bool RestoreFromDestination(dest::DestinationClient& client) {
     std::optional<dest::StoredState> stored = client.RestoreState(name);
     if (!stored) return false;
-    nlohmann::json remote;
-    try {
-      remote = nlohmann::json::parse(UnZlibBase64(stored->state));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(
-          ErrorKind::kDestination,
-          fmt::format("the stored state of pipeline {} is not valid JSON: {}", name, e.what()));
-    }
+    auto [remote, schemas] = ParseStoredState(*stored);
     if (remote.value("_state_version", 0) < local_state.value("_state_version", 0)) return false;
-    nlohmann::json local = local_state["_local"];
-    local_state = remote;
-    local_state["_local"] = local;
-    local_state["_local"]["_last_extracted_hash"] = stored->version_hash;
-    local_state["_local"]["first_run"] = false;
-    local_state["dataset_name"] = dataset_name;
-    std::vector<std::string> restored;
-    for (const auto& schema_name : remote.value("schema_names", nlohmann::json::array())) {
-      auto it = stored->schemas.find(schema_name.get<std::string>());
-      if (it == stored->schemas.end()) continue;
-      schema::Schema schema = schema::Schema::FromJson(nlohmann::ordered_json::parse(it->second));
-      schema.SaveFile(SchemaPath(schema.name()));
-      restored.push_back(schema.name());
-    }
-    SaveLocalState();
-    log::Info("pipeline {}: restored state version {} and schemas [{}] from the destination", name,
-              stored->version, fmt::join(restored, ", "));
+    ApplyStoredState(*stored, std::move(remote), schemas);
     return true;
   }
 };
@@ -365,6 +425,15 @@ Pipeline Pipeline::Create(const PipelineOptions& options) {
   ctx.add_dlt_load_id =
       cfg.GetBool({"normalize"}, "parquet_normalizer.add_dlt_load_id").value_or(false);
   ctx.add_dlt_id = cfg.GetBool({"normalize"}, "parquet_normalizer.add_dlt_id").value_or(false);
+  if (auto on_bad_line = cfg.GetString({"normalize"}, "on_bad_line")) {
+    if (*on_bad_line != "raise" && *on_bad_line != "reject") {
+      Throw(ErrorKind::kConfig,
+            "normalize.on_bad_line: invalid value \"{}\": allowed values are raise, reject",
+            *on_bad_line);
+    }
+    ctx.reject_bad_lines = *on_bad_line == "reject";
+  }
+  ctx.widen_in_place = cfg.GetBool({"schema"}, "widen_in_place").value_or(false);
   ctx.raise_on_failed_jobs = cfg.GetBool({"load"}, "raise_on_failed_jobs").value_or(true);
   ctx.raise_on_max_retries =
       static_cast<int>(cfg.GetIntInRange({"load"}, "raise_on_max_retries", 1, 1000).value_or(5));
@@ -434,6 +503,7 @@ void RunStep(RunTrace& trace, const std::string& step, Fn&& fn) {
 LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
   FolderLock lock(impl.working_dir, impl.name);
   impl.storage->Recover();
+  impl.AdoptPendingPackageState();
   pipeline::Progress progress(impl.progress_mode);
   impl.ctx.progress = &progress;
   RunTrace trace;
@@ -521,6 +591,8 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
         impl.local_state = std::move(saved_state);
         throw;
       }
+      // The package (with the new state inside) is committed, state.json not yet written.
+      FaultPoint("extract.before_state_save");
       impl.local_state["_local"]["first_run"] = false;
       impl.local_state["_local"]["_last_extracted_at"] = NowSeconds();
       impl.SaveLocalState();
@@ -551,5 +623,49 @@ LoadInfo RunImpl(PipelineImpl& impl, const Source* source) {
 
 LoadInfo Pipeline::Run(const Source& source) { return RunImpl(*impl_, &source); }
 LoadInfo Pipeline::RunPending() { return RunImpl(*impl_, nullptr); }
+
+SyncInfo Pipeline::Sync(bool drop_pending_packages) {
+  PipelineImpl& impl = *impl_;
+  FolderLock lock(impl.working_dir, impl.name);
+  impl.storage->Recover();
+  if (impl.storage->HasPending() && !drop_pending_packages) {
+    std::vector<std::string> pending = impl.storage->ListExtracted();
+    for (const auto& id : impl.storage->ListNormalized()) pending.push_back(id);
+    Throw(ErrorKind::kConfig,
+          "pipeline {} has {} pending package(s) not loaded yet ({}): sync would replace the "
+          "state they were extracted with. Load them first (`cdlt run`), or sync with "
+          "--drop-pending-packages to delete them (their data is then never loaded)",
+          impl.name, pending.size(), fmt::join(pending, ", "));
+  }
+  SyncInfo info;
+  auto client = dest::MakeDestination(impl.destination_name, impl.cfg, impl.name, impl.dataset_name,
+                                      impl.project_dir);
+  info.destination_location = client->location();
+  // Everything is read and parsed before the local folder changes: a destination that cannot be
+  // read leaves it as it was.
+  std::optional<dest::StoredState> stored = client->RestoreState(impl.name);
+  std::optional<std::pair<nlohmann::json, std::vector<schema::Schema>>> parsed;
+  if (stored) parsed = impl.ParseStoredState(*stored);
+
+  if (drop_pending_packages) info.dropped_packages = impl.storage->DropPending();
+  for (const fs::path& path : {impl.working_dir / "state.json", impl.working_dir / "schemas"}) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec) Throw(ErrorKind::kIo, "cannot remove {}: {}", path.string(), ec.message());
+  }
+  io::CreateDirs(impl.working_dir / "schemas");
+  impl.local_state = nlohmann::json::object();
+  impl.local_state["_local"] = {{"first_run", true}, {"initial_cwd", impl.project_dir.string()}};
+  if (!stored) return info;
+
+  info.restored = true;
+  info.state_version = stored->version;
+  const nlohmann::json& remote = parsed->first;
+  if (remote.contains("sources") && remote["sources"].is_object()) {
+    for (const auto& [source, _] : remote["sources"].items()) info.sources.push_back(source);
+  }
+  info.schemas = impl.ApplyStoredState(*stored, std::move(parsed->first), parsed->second);
+  return info;
+}
 
 }  // namespace cdlt

@@ -40,6 +40,12 @@ struct StageContext {
   WriterConfig normalize_writer;
   bool add_dlt_load_id = false;
   bool add_dlt_id = false;
+  /// normalize.on_bad_line = "reject": malformed JSON lines go to rejects/<load_id>/ in the
+  /// pipeline folder (counted in the trace) instead of failing the package.
+  bool reject_bad_lines = false;
+  /// schema.widen_in_place: alter a column's type (bigint → double, bigint → wei) instead of
+  /// adding a variant column.
+  bool widen_in_place = false;
   bool raise_on_failed_jobs = true;
   int raise_on_max_retries = 5;
 };

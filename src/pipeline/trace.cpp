@@ -65,6 +65,7 @@ std::string RunTrace::ToString() const {
       out += fmt::format("- {}: {} row(s), {} file(s), {}", table, m.rows, m.files,
                          FormatBytes(static_cast<double>(m.bytes)));
       if (secs > 0 && m.rows > 0) out += fmt::format(", {:.0f} rows/s", m.rows / secs);
+      if (m.rejected > 0) out += fmt::format(", {} bad line(s) rejected", m.rejected);
       out += "\n";
     }
     if (!s.tables.empty() && secs > 0) {
@@ -115,6 +116,7 @@ std::string RunTrace::ToJson() const {
     sj["tables"] = nlohmann::json::object();
     for (const auto& [t, m] : s.tables) {
       sj["tables"][t] = {{"rows", m.rows}, {"files", m.files}, {"bytes", m.bytes}};
+      if (m.rejected > 0) sj["tables"][t]["rejected"] = m.rejected;
     }
     j["steps"].push_back(sj);
   }
@@ -149,8 +151,9 @@ RunTrace RunTrace::FromJson(const std::string& text) {
       // Keep the tables object alive for the loop: items() only references it.
       const nlohmann::json tables = sj.value("tables", nlohmann::json::object());
       for (const auto& [name, m] : tables.items()) {
-        s.tables[name] = TableMetrics{m.value("rows", int64_t{0}), m.value("files", int64_t{0}),
-                                      m.value("bytes", int64_t{0})};
+        s.tables[name] =
+            TableMetrics{m.value("rows", int64_t{0}), m.value("files", int64_t{0}),
+                         m.value("bytes", int64_t{0}), m.value("rejected", int64_t{0})};
       }
       t.steps.push_back(std::move(s));
     }

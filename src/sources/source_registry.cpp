@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "config/config.hpp"
+#include "extract/incremental.hpp"
 #include "schema/data_type.hpp"
 #include "sources/filesystem/filesystem_source.hpp"
 #include "sources/sql_database/sql_database_source.hpp"
@@ -267,6 +268,27 @@ void ApplyResourceHints(Resource& resource, const config::Config& config,
   }
   if (auto found = config.Find({}, base + "columns")) {
     hints.columns = ParseColumns(config, base + "columns", *found);
+  }
+  // dlt's incremental on typed batches; sql_database reads its own key and pushes it down to SQL.
+  if (source_name != "sql_database") {
+    if (auto found = config.Find({}, base + "incremental")) {
+      if (!found->value.is_object()) {
+        Throw(ErrorKind::kConfig,
+              "config key {}incremental must be a table, e.g. {{ cursor_path = \"updated_at\" }}",
+              base);
+      }
+      pipeline::IncrementalSpec::FromJson(found->value, "config key " + base + "incremental");
+      hints.incremental = found->value;
+    }
+  }
+  // JSON documents (dlt's names): nesting depth and schema contract.
+  if (auto nesting = config.GetIntInRange({}, base + "max_table_nesting", 0, 1000)) {
+    hints.max_table_nesting = static_cast<int>(*nesting);
+  }
+  if (auto found = config.Find({}, base + "schema_contract")) {
+    // A mode string or a {tables, columns, data_type} table; validated when the table is set up.
+    hints.schema_contract =
+        found->value.is_string() ? found->value.get<std::string>() : found->value.dump();
   }
 }
 

@@ -1,6 +1,9 @@
 #include "destinations/duckdb/duckdb_destination.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
+#include <thread>
 
 #include "common/logging.hpp"
 #include "config/config.hpp"
@@ -129,10 +132,59 @@ std::string ReplaceStrategyFromConfig(const config::Config& config) {
   return found->value.get<std::string>();
 }
 
+std::string DefaultMemoryLimit(int threads) {
+  int64_t n = threads > 0 ? threads : static_cast<int64_t>(std::thread::hardware_concurrency());
+  return fmt::format("{}MB", std::max<int64_t>(256, 128 * std::max<int64_t>(n, 1)));
+}
+
+db::DuckOptions DuckOptionsFromConfig(const config::Config& config) {
+  const std::vector<std::string> sections = {"destination", "duckdb"};
+  db::DuckOptions options;
+  options.threads =
+      static_cast<int>(config.GetIntInRange(sections, "threads", 1, 1024).value_or(0));
+  std::optional<std::string> limit = config.GetString(sections, "memory_limit");
+  if (!limit) {
+    options.memory_limit = DefaultMemoryLimit(options.threads);
+    return options;
+  }
+  auto found = config.Find(sections, "memory_limit");
+  std::string origin =
+      found ? fmt::format(" ({} {})", found->origin.provider, found->origin.key) : std::string();
+  std::string value = *limit;
+  value.erase(0, value.find_first_not_of(" \t"));
+  value.erase(value.find_last_not_of(" \t") + 1);
+  if (value.empty() || !db::IsValidSetting("memory_limit", value)) {
+    throw Error(ErrorKind::kConfig,
+                fmt::format("config key destination.duckdb.memory_limit = \"{}\"{}: not a memory "
+                            "size DuckDB accepts; expected a number with a unit, e.g. \"512MB\", "
+                            "\"2GB\" or \"1GiB\" (or \"none\" for DuckDB's default, 80% of RAM)",
+                            *limit, origin));
+  }
+  options.memory_limit = value;
+  return options;
+}
+
+int64_t KeepStateVersionsFromConfig(const config::Config& config) {
+  return config.GetInt({"load"}, "keep_state_versions").value_or(kDefaultKeepStateVersions);
+}
+
+DuckDbSettings DuckDbSettingsFromConfig(const config::Config& config) {
+  DuckDbSettings settings;
+  settings.replace_strategy = ReplaceStrategyFromConfig(config);
+  settings.options = DuckOptionsFromConfig(config);
+  settings.keep_state_versions = KeepStateVersionsFromConfig(config);
+  return settings;
+}
+
 DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, std::string replace_strategy)
+    : DuckDbClient(std::move(path), std::move(dataset_name),
+                   DuckDbSettings{.replace_strategy = std::move(replace_strategy)}) {}
+
+DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSettings settings)
     : path_(std::move(path)),
       dataset_(std::move(dataset_name)),
-      replace_strategy_(std::move(replace_strategy)) {
+      replace_strategy_(std::move(settings.replace_strategy)),
+      keep_state_versions_(settings.keep_state_versions) {
   if (replace_strategy_ != kTruncateAndInsert && replace_strategy_ != kInsertFromStaging) {
     throw Error(ErrorKind::kConfig,
                 fmt::format("unknown replace strategy \"{}\": allowed values are {}, {}",
@@ -147,7 +199,9 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, std::stri
                 fmt::format("cannot open DuckDB database {}: folder {} does not exist", path_,
                             parent.string()));
   }
-  db_ = db::DuckDatabase::Open(path_, {}, ErrorKind::kDestination);
+  // DuckDB spills (when a statement needs more than memory_limit) into its default
+  // temp_directory, `<database>.tmp` next to the database file (created only when needed).
+  db_ = db::DuckDatabase::Open(path_, settings.options, ErrorKind::kDestination);
 }
 
 std::string DuckDbClient::Qualified(const std::string& table) const {
@@ -186,8 +240,8 @@ void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& sche
                                 const schema::Table& table, bool staging) {
   std::string qualified = QuoteIdent(schema_name) + "." + QuoteIdent(table.name);
   auto existing = con.QueryText(
-      fmt::format("SELECT column_name FROM information_schema.columns WHERE table_schema = {} AND "
-                  "table_name = {}",
+      fmt::format("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                  "table_schema = {} AND table_name = {}",
                   QuoteLiteral(schema_name), QuoteLiteral(table.name)));
   std::string what = fmt::format("table {}", qualified);
   if (existing.rows.empty()) {
@@ -201,10 +255,23 @@ void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& sche
     con.Execute(fmt::format("CREATE TABLE IF NOT EXISTS {} ({})", qualified, cols), what);
     return;
   }
-  std::set<std::string> have;
-  for (const auto& r : existing.rows) have.insert(r[0].value_or(""));
+  std::map<std::string, std::string> have;  // column → DuckDB type
+  for (const auto& r : existing.rows) have[r[0].value_or("")] = r[1].value_or("");
   for (const auto& c : table.columns) {
-    if (!c.complete() || have.count(c.name)) continue;
+    if (!c.complete()) continue;
+    if (auto it = have.find(c.name); it != have.end()) {
+      // schema.widen_in_place: a bigint column that became double or decimal is altered in place.
+      std::string type = SqlType(c);
+      bool widened = it->second == "BIGINT" && (*c.data_type == schema::DataType::kDouble ||
+                                                *c.data_type == schema::DataType::kDecimal ||
+                                                *c.data_type == schema::DataType::kWei);
+      if (widened && type != it->second) {
+        con.Execute(fmt::format("ALTER TABLE {} ALTER COLUMN {} SET DATA TYPE {}", qualified,
+                                QuoteIdent(c.name), type),
+                    what);
+      }
+      continue;
+    }
     // Added columns are nullable: rows already in the table have no value for them.
     con.Execute(
         fmt::format("ALTER TABLE {} ADD COLUMN {} {}", qualified, QuoteIdent(c.name), SqlType(c)),
@@ -390,6 +457,16 @@ void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePl
         QuoteLiteral(s.value("pipeline_name", "")), QuoteLiteral(s.value("state", "")),
         QuoteLiteral(s.value("version_hash", "")), QuoteLiteral(plan.load_id),
         QuoteLiteral(s.value("_dlt_id", "")));
+    if (keep_state_versions_ > 0) {
+      // Keep the newest versions (by version, then created_at) and always the row just written:
+      // it is the one RestoreState returns (newest load), even when its version is lower.
+      std::string name = QuoteLiteral(s.value("pipeline_name", ""));
+      sql += fmt::format(
+          "DELETE FROM {0} WHERE pipeline_name = {1} AND _dlt_load_id <> {2} AND rowid IN "
+          "(SELECT rowid FROM {0} WHERE pipeline_name = {1} QUALIFY row_number() OVER (ORDER BY "
+          "version DESC, created_at DESC, _dlt_load_id DESC) > {3});",
+          Qualified("_dlt_pipeline_state"), name, QuoteLiteral(plan.load_id), keep_state_versions_);
+    }
   }
   sql += fmt::format(
       "INSERT INTO {} (load_id, schema_name, status, inserted_at, schema_version_hash) VALUES "

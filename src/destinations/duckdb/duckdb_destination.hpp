@@ -29,11 +29,43 @@ inline constexpr const char* kInsertFromStaging = "insert-from-staging";
 /// naming the key and the allowed values.
 std::string ReplaceStrategyFromConfig(const config::Config& config);
 
+/// The default of `destination.duckdb.memory_limit`: 128MB per DuckDB thread, at least 256MB
+/// (`threads` 0 = DuckDB's default, one per core). DuckDB's own default (80 % of RAM) lets the
+/// load's peak RSS grow with the table, as DuckDB keeps every block it wrote cached; with a limit
+/// it evicts them and the peak stays at about the limit plus ~130MB. Below ~128MB per thread an
+/// order-preserving INSERT of a large file needs up to twice the CPU (see BENCHMARKS.md).
+std::string DefaultMemoryLimit(int threads);
+
+/// Read `destination.duckdb.memory_limit` (DuckDB's syntax: "512MB", "1GiB"; "none" = DuckDB's
+/// default) and `destination.duckdb.threads` (1-1024; default DuckDB's). Throws Error(kConfig)
+/// naming the key for a value DuckDB would refuse.
+db::DuckOptions DuckOptionsFromConfig(const config::Config& config);
+
+/// How many `_dlt_pipeline_state` rows (versions) of a pipeline a load keeps by default.
+inline constexpr int64_t kDefaultKeepStateVersions = 10;
+
+/// Read `load.keep_state_versions` (an integer; 0 or negative = keep every version).
+int64_t KeepStateVersionsFromConfig(const config::Config& config);
+
+/// Everything a DuckDbClient reads from the configuration.
+struct DuckDbSettings {
+  /// kInsertFromStaging or kTruncateAndInsert.
+  std::string replace_strategy = kInsertFromStaging;
+  /// Settings of the DuckDB database (memory_limit, threads).
+  db::DuckOptions options = {0, DefaultMemoryLimit(0)};
+  /// State rows kept per pipeline after each new one; <= 0 keeps all.
+  int64_t keep_state_versions = kDefaultKeepStateVersions;
+};
+
+/// All of the above from the configuration (each key validated).
+DuckDbSettings DuckDbSettingsFromConfig(const config::Config& config);
+
 class DuckDbClient : public DestinationClient {
  public:
-  /// `replace_strategy`: kInsertFromStaging or kTruncateAndInsert.
+  /// `replace_strategy`: kInsertFromStaging or kTruncateAndInsert; other settings default.
   DuckDbClient(std::string path, std::string dataset_name,
                std::string replace_strategy = kInsertFromStaging);
+  DuckDbClient(std::string path, std::string dataset_name, DuckDbSettings settings);
   const Capabilities& capabilities() const override { return caps_; }
   std::string location() const override { return path_; }
   void InitPackage(const schema::Schema& schema, const PackagePlan& plan) override;
@@ -43,6 +75,9 @@ class DuckDbClient : public DestinationClient {
   bool IsPackageCommitted(const std::string& load_id) override;
   std::optional<StoredState> RestoreState(const std::string& pipeline_name) override;
   void CompletePackage(const schema::Schema& schema, const PackagePlan& plan) override;
+
+  /// The open database (for tests and tools: e.g. `current_setting('memory_limit')`).
+  const std::shared_ptr<db::DuckDatabase>& database() const { return db_; }
 
  private:
   std::string Qualified(const std::string& table) const;
@@ -64,6 +99,7 @@ class DuckDbClient : public DestinationClient {
   std::string path_;
   std::string dataset_;
   std::string replace_strategy_;
+  int64_t keep_state_versions_;
   std::shared_ptr<db::DuckDatabase> db_;
 };
 

@@ -15,6 +15,10 @@ using db::QuoteLiteral;
 namespace {
 
 constexpr const char* kDedupRowNumber = "_cdlt_dedup_rn";
+constexpr const char* kRootId = "_dlt_root_id";
+// Temp tables (per connection) holding root rows of one merge while its nested tables follow.
+constexpr const char* kDeleteIds = "_cdlt_merge_delete_ids";
+constexpr const char* kInsertRows = "_cdlt_merge_insert_rows";
 
 std::vector<const schema::Column*> CompleteColumns(const schema::Table& table) {
   std::vector<const schema::Column*> out;
@@ -104,13 +108,22 @@ const schema::Column* FlaggedColumn(const schema::Table& table, std::string_view
   return nullptr;
 }
 
+/// Whether the root rows came through the relational normalizer (JSON documents), which already
+/// sets `_dlt_id` as dlt does for the merge strategy (key hash, row hash) and links nested rows
+/// to it: such ids must not be recomputed in SQL.
+bool IdsFromNormalizer(const schema::Table& table) {
+  auto it = table.extra.find("x-normalizer");
+  return it != table.extra.end() && it->is_object() && it->contains("seen-data") &&
+         (*it)["seen-data"] == true;
+}
+
 std::string Scd2Sql(const schema::Table& table, const std::string& main, const std::string& staging,
                     const std::string& boundary_sql) {
   const schema::Column* from = FlaggedColumn(table, schema::kValidFromHint);
   const schema::Column* to = FlaggedColumn(table, schema::kValidToHint);
   const schema::Column* version = FlaggedColumn(table, schema::kRowVersionHint);
   std::string sql;
-  if (version->name == schema::kDefaultRowVersion) {
+  if (version->name == schema::kDefaultRowVersion && !IdsFromNormalizer(table)) {
     sql += fmt::format("UPDATE {} SET {} = {};", staging, QuoteIdent(version->name),
                        RowHashSql(table));
   }
@@ -154,6 +167,42 @@ std::string Scd2Sql(const schema::Table& table, const std::string& main, const s
   return sql;
 }
 
+/// The qualified name of `table` in the schema of `qualified_root` ("ds"."root" → "ds"."table").
+std::string Sibling(const std::string& qualified_root, const std::string& root,
+                    const std::string& table) {
+  std::string suffix = QuoteIdent(root);
+  if (qualified_root.size() < suffix.size() ||
+      qualified_root.compare(qualified_root.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    throw Error(ErrorKind::kInternal,
+                fmt::format("merge: {} does not name table {}", qualified_root, root));
+  }
+  return qualified_root.substr(0, qualified_root.size() - suffix.size()) + QuoteIdent(table);
+}
+
+/// The nested tables of `root` that can hold rows.
+std::vector<const schema::Table*> NestedWithColumns(const schema::Schema& schema,
+                                                    const std::string& root) {
+  std::vector<const schema::Table*> out;
+  for (const schema::Table* t : schema.NestedTables(root)) {
+    if (t->HasCompleteColumns()) out.push_back(t);
+  }
+  return out;
+}
+
+/// The staged rows of a nested table, one per _dlt_id.
+std::string DistinctNested(const std::string& staging) {
+  return fmt::format(
+      "(SELECT * EXCLUDE ({0}) FROM (SELECT *, row_number() OVER (PARTITION BY "
+      "_dlt_id) AS {0} FROM {1}) WHERE {0} = 1)",
+      kDedupRowNumber, staging);
+}
+
+std::vector<std::string> ColumnNames(const schema::Table& table) {
+  std::vector<std::string> out;
+  for (const auto* c : CompleteColumns(table)) out.push_back(c->name);
+  return out;
+}
+
 }  // namespace
 
 std::string RowHashSql(const schema::Table& table) {
@@ -182,8 +231,23 @@ std::vector<std::string> CheckMergeTable(const schema::Schema& schema, const std
     fail(fmt::format("unknown merge strategy \"{}\": allowed values are {}", strategy,
                      schema::kMergeStrategyNames));
   }
-  if (!schema.NestedTables(root).empty()) {
-    fail("merge of tables with nested tables is not supported yet");
+  for (const schema::Table* nested : schema.NestedTables(root)) {
+    if (!nested->HasCompleteColumns()) continue;
+    const schema::Column* id = table->FindColumn(schema::kDefaultRowVersion);
+    if (strategy != "scd2" && (id == nullptr || !id->complete())) {
+      fail(fmt::format("nested table {} needs the root's _dlt_id column", nested->name));
+    }
+    const schema::Column* nested_id = nested->FindColumn(schema::kDefaultRowVersion);
+    if (nested_id == nullptr || !nested_id->complete()) {
+      fail(fmt::format("nested table {} has no _dlt_id column", nested->name));
+    }
+    const schema::Column* root_id = nested->FindColumn(kRootId);
+    if (strategy != "scd2" && (root_id == nullptr || !root_id->complete())) {
+      fail(fmt::format(
+          "nested table {} has no _dlt_root_id column: it was loaded before the table became a "
+          "merge table; drop it (and the root table) or reload with replace",
+          nested->name));
+    }
   }
   std::vector<std::string> pk = KeyColumns(*table, &schema::Column::primary_key);
   std::vector<std::string> mk = KeyColumns(*table, &schema::Column::merge_key);
@@ -219,7 +283,22 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
   // A resumed package skips InitPackage, where this ran first.
   (void)CheckMergeTable(schema, root);
   std::string strategy = schema.GetMergeStrategy(root);
-  if (strategy == "scd2") return Scd2Sql(*table, main, staging, boundary_sql);
+  std::vector<const schema::Table*> nested = NestedWithColumns(schema, root);
+  auto nested_main = [&](const schema::Table* t) { return Sibling(main, root, t->name); };
+  auto nested_staging = [&](const schema::Table* t) { return Sibling(staging, root, t->name); };
+  if (strategy == "scd2") {
+    // Nested rows of a version carry ids derived from its row hash: new versions bring new ids,
+    // unchanged ones are already there (dlt: nested tables are insert-only).
+    std::string sql = Scd2Sql(*table, main, staging, boundary_sql);
+    for (const schema::Table* t : nested) {
+      std::vector<std::string> cols = ColumnNames(*t);
+      sql += fmt::format(
+          "INSERT INTO {0} ({1}) SELECT {2} FROM {3} AS s WHERE s._dlt_id NOT IN (SELECT _dlt_id "
+          "FROM {0});",
+          nested_main(t), List(cols), List(cols, "s"), DistinctNested(nested_staging(t)));
+    }
+    return sql;
+  }
 
   std::vector<std::string> pk = KeyColumns(*table, &schema::Column::primary_key);
   std::vector<std::string> mk = KeyColumns(*table, &schema::Column::merge_key);
@@ -228,7 +307,8 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
   std::string deleted = DeletedCondition(*table, "s");
   std::string sql;
   const schema::Column* id = table->FindColumn(schema::kDefaultRowVersion);
-  if ((strategy == "upsert" || strategy == "insert-only") && id != nullptr && id->complete()) {
+  if ((strategy == "upsert" || strategy == "insert-only") && id != nullptr && id->complete() &&
+      !IdsFromNormalizer(*table)) {
     // dlt: the root row id is the key hash, so an updated row keeps its id.
     sql += fmt::format("UPDATE {} SET {} = {};", staging, QuoteIdent(id->name), HashSql(pk));
   }
@@ -244,6 +324,29 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
     sql += fmt::format(" WHEN MATCHED THEN UPDATE SET {} WHEN NOT MATCHED", set);
     if (!deleted.empty()) sql += fmt::format(" AND NOT {}", deleted);
     sql += fmt::format(" THEN INSERT ({}) VALUES ({});", List(columns), List(columns, "s"));
+    // Nested rows: update or insert by their own _dlt_id, then drop those of staged roots that
+    // are gone from the new document, and all of hard-deleted roots.
+    for (const schema::Table* t : nested) {
+      std::vector<std::string> cols = ColumnNames(*t);
+      std::string nset;
+      for (const auto& c : cols) {
+        if (!nset.empty()) nset += ", ";
+        nset += fmt::format("{0} = s.{0}", QuoteIdent(c));
+      }
+      sql += fmt::format(
+          "MERGE INTO {0} AS d USING {1} AS s ON d._dlt_id = s._dlt_id WHEN MATCHED THEN UPDATE "
+          "SET {2} WHEN NOT MATCHED THEN INSERT ({3}) VALUES ({4});",
+          nested_main(t), DistinctNested(nested_staging(t)), nset, List(cols), List(cols, "s"));
+      sql += fmt::format(
+          "DELETE FROM {0} WHERE {1} IN (SELECT _dlt_id FROM {2}) AND _dlt_id NOT IN (SELECT "
+          "_dlt_id FROM {3});",
+          nested_main(t), kRootId, staging, nested_staging(t));
+      if (!deleted.empty()) {
+        sql +=
+            fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT s._dlt_id FROM {2} AS s WHERE {3});",
+                        nested_main(t), kRootId, staging, deleted);
+      }
+    }
     return sql;
   }
   if (strategy == "insert-only") {
@@ -252,6 +355,16 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
         "WHERE {4}){5};",
         main, List(columns), List(columns, "s"), source, KeysEqual(pk),
         deleted.empty() ? "" : " AND NOT " + deleted);
+    for (const schema::Table* t : nested) {
+      std::vector<std::string> cols = ColumnNames(*t);
+      sql += fmt::format(
+          "INSERT INTO {0} ({1}) SELECT {2} FROM {3} AS s WHERE s._dlt_id NOT IN (SELECT _dlt_id "
+          "FROM {0}){4};",
+          nested_main(t), List(cols), List(cols, "s"), DistinctNested(nested_staging(t)),
+          deleted.empty() ? ""
+                          : fmt::format(" AND s.{} NOT IN (SELECT r._dlt_id FROM {} AS r WHERE {})",
+                                        kRootId, staging, DeletedCondition(*table, "r")));
+    }
     return sql;
   }
   // delete-insert: rows of main that share a primary key or a merge key with any staged row
@@ -259,14 +372,46 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
   std::vector<std::string> predicates;
   if (!pk.empty()) predicates.push_back("(" + KeysEqual(pk) + ")");
   if (!mk.empty()) predicates.push_back("(" + KeysEqual(mk) + ")");
+  std::string predicate;
   if (!predicates.empty()) {
-    std::string predicate = predicates[0];
+    predicate = predicates[0];
     for (size_t i = 1; i < predicates.size(); ++i) predicate += " OR " + predicates[i];
-    sql += fmt::format("DELETE FROM {} AS d WHERE EXISTS (SELECT 1 FROM {} AS s WHERE {});", main,
-                       staging, predicate);
   }
-  sql += fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} AS s{};", main, List(columns),
-                     List(columns, "s"), source, deleted.empty() ? "" : " WHERE NOT " + deleted);
+  if (nested.empty()) {
+    if (!predicate.empty()) {
+      sql += fmt::format("DELETE FROM {} AS d WHERE EXISTS (SELECT 1 FROM {} AS s WHERE {});", main,
+                         staging, predicate);
+    }
+    sql += fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} AS s{};", main, List(columns),
+                       List(columns, "s"), source, deleted.empty() ? "" : " WHERE NOT " + deleted);
+    return sql;
+  }
+  // With nested tables (dlt): the root ids to delete and the root rows to insert are fixed in
+  // temp tables first, so the nested rows follow exactly the root rows that go and come.
+  if (!predicate.empty()) {
+    sql += fmt::format(
+        "CREATE OR REPLACE TEMP TABLE {} AS SELECT d._dlt_id FROM {} AS d WHERE EXISTS (SELECT 1 "
+        "FROM {} AS s WHERE {});",
+        kDeleteIds, main, staging, predicate);
+    for (const schema::Table* t : nested) {
+      sql += fmt::format("DELETE FROM {} WHERE {} IN (SELECT _dlt_id FROM {});", nested_main(t),
+                         kRootId, kDeleteIds);
+    }
+    sql += fmt::format("DELETE FROM {} WHERE _dlt_id IN (SELECT _dlt_id FROM {}); DROP TABLE {};",
+                       main, kDeleteIds, kDeleteIds);
+  }
+  sql += fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT * FROM {} AS s{};", kInsertRows,
+                     source, deleted.empty() ? "" : " WHERE NOT " + deleted);
+  sql += fmt::format("INSERT INTO {} ({}) SELECT {} FROM {};", main, List(columns), List(columns),
+                     kInsertRows);
+  for (const schema::Table* t : nested) {
+    std::vector<std::string> cols = ColumnNames(*t);
+    sql += fmt::format(
+        "INSERT INTO {0} ({1}) SELECT {2} FROM {3} AS s WHERE s.{4} IN (SELECT _dlt_id FROM {5});",
+        nested_main(t), List(cols), List(cols, "s"), DistinctNested(nested_staging(t)), kRootId,
+        kInsertRows);
+  }
+  sql += fmt::format("DROP TABLE {};", kInsertRows);
   return sql;
 }
 

@@ -14,7 +14,7 @@ namespace cdlt::dest::duckdb {
 /// Check that root table `root` can be merged with its strategy; return dlt's warnings (e.g. a
 /// delete-insert without keys is loaded like append). Throws Error(kSchema, terminal) for an
 /// unknown strategy, upsert / insert-only without a primary key, scd2 without its columns, or
-/// nested tables below a merge table (not supported yet).
+/// nested tables without the _dlt_id / _dlt_root_id columns their merge needs.
 std::vector<std::string> CheckMergeTable(const schema::Schema& schema, const std::string& root);
 
 /// Return the SQL (statements ending in ';') that merges `staging` (the qualified staging table)

@@ -171,6 +171,17 @@ dom::array AsArray(dom::element e) {
 constexpr std::string_view kBigNumMarker = "\xEF\xA3\xBE";  // U+F8FE, see RewriteBigNumbers
 constexpr size_t kMaxWeiDigits = 38;                        // DECIMAL(38,0)
 
+// Whether `text` is a marker string written by RewriteBigNumbers: the marker, then an integer
+// literal (`-`? digits). A document's own string starting with the marker but not followed by
+// digits ("\uf8fe", "\uf8fe-") stays a string: read as a number it had no digits.
+bool IsBigNumMarked(std::string_view text) {
+  if (text.substr(0, kBigNumMarker.size()) != kBigNumMarker) return false;
+  std::string_view digits = text.substr(kBigNumMarker.size());
+  if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
+  return !digits.empty() &&
+         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -299,7 +310,13 @@ struct PathNode {
   int32_t nested_table = -1;
   bool preferred_json = false;
   std::vector<std::pair<DataType, int32_t>> variants;
+  /// Child nodes by raw key (value: position in `ordered`), and in first-seen order: documents
+  /// of one resource mostly repeat their key order, so the next key is predicted from the last
+  /// one and the hash lookup is only the fallback.
   NameMap children;
+  std::vector<std::pair<std::string, uint32_t>> ordered;
+  uint32_t next = 0;   // position in `ordered` expected next
+  uint64_t stamp = 0;  // the object being gathered that last used this node (duplicate keys)
 };
 
 struct TableState {
@@ -731,8 +748,14 @@ class RelationalNormalizer::Impl {
   uint32_t Child(TableState& t, uint32_t node_id, std::string_view key) {
     {
       PathNode& node = t.nodes[node_id];
+      if (node.next < node.ordered.size() && node.ordered[node.next].first == key) {
+        return node.ordered[node.next++].second;
+      }
       auto it = node.children.find(key);
-      if (it != node.children.end()) return it->second;
+      if (it != node.children.end()) {
+        node.next = it->second + 1;
+        return node.ordered[it->second].second;
+      }
     }
     std::string norm_key;
     std::string table_piece;
@@ -760,7 +783,11 @@ class RelationalNormalizer::Impl {
     child.preferred_json = Preferred(child.name) == std::optional<DataType>(DataType::kJson);
     auto index = static_cast<uint32_t>(t.nodes.size());
     t.nodes.push_back(std::move(child));
-    t.nodes[node_id].children.emplace(std::string(key), index);
+    PathNode& node = t.nodes[node_id];
+    auto position = static_cast<uint32_t>(node.ordered.size());
+    node.children.emplace(std::string(key), position);
+    node.ordered.emplace_back(std::string(key), index);
+    node.next = position + 1;
     return index;
   }
 
@@ -843,7 +870,7 @@ class RelationalNormalizer::Impl {
       case dom::element_type::STRING:
         v.kind = VKind::kString;
         Get(e, v.str);
-        if (bigint_markers_ && v.str.substr(0, kBigNumMarker.size()) == kBigNumMarker) {
+        if (bigint_markers_ && IsBigNumMarked(v.str)) {
           v.kind = VKind::kBigNum;
           v.str.remove_prefix(kBigNumMarker.size());
         }
@@ -993,15 +1020,15 @@ class RelationalNormalizer::Impl {
     if (obj != nullptr) {
       stack_.push_back({AsObject(*obj), 0, lvl});
     } else {
-      keep = HandleField(ti, 0, synthetic.key, synthetic.value, lvl, depth);
+      keep = HandleField(ti, Child(*tables_[ti], 0, synthetic.key), synthetic.value, lvl, depth);
     }
     while (keep && !stack_.empty()) {
       Frame frame = stack_.back();
       stack_.pop_back();
-      GatherFields(frame.obj);
+      GatherFields(*tables_[ti], frame.node, frame.obj);
       // HandleField may push frames; fields_ is only read here.
       for (size_t i = 0; keep && i < fields_.size(); ++i) {
-        keep = HandleField(ti, frame.node, fields_[i].first, fields_[i].second, frame.lvl, depth);
+        keep = HandleField(ti, field_nodes_[i], fields_[i].second, frame.lvl, depth);
       }
     }
     if (!keep) {
@@ -1067,49 +1094,41 @@ class RelationalNormalizer::Impl {
 
   // Collect an object's fields; a repeated key keeps its first position and its last value
   // (as a Python dict built from the document does).
-  void GatherFields(dom::object obj) {
+  /// Collect the fields of `obj` (a value of node `node_id`) with their child nodes into fields_ /
+  /// field_nodes_. Duplicate keys keep the last value at the first key's position (as a Python
+  /// dict does); they are found by the child node repeating, so the common case costs nothing.
+  void GatherFields(TableState& t, uint32_t node_id, dom::object obj) {
     fields_.clear();
-    for (auto field : obj) fields_.emplace_back(field.key, field.value);
-    size_t n = fields_.size();
-    if (n < 2) return;
+    field_nodes_.clear();
+    uint64_t stamp = ++gather_stamp_;
     bool duplicates = false;
-    if (n <= 16) {
-      for (size_t i = 0; i < n && !duplicates; ++i) {
-        for (size_t j = i + 1; j < n; ++j) {
-          if (fields_[i].first == fields_[j].first) {
-            duplicates = true;
-            break;
-          }
-        }
-      }
-    } else {
-      seen_keys_.clear();
-      for (const auto& f : fields_) {
-        if (!seen_keys_.emplace(f.first, 0).second) {
-          duplicates = true;
-          break;
-        }
-      }
+    for (auto field : obj) {
+      uint32_t child = Child(t, node_id, field.key);
+      fields_.emplace_back(field.key, field.value);
+      field_nodes_.push_back(child);
+      if (t.nodes[child].stamp == stamp) duplicates = true;
+      t.nodes[child].stamp = stamp;
     }
     if (!duplicates) return;
-    std::unordered_map<std::string_view, size_t> position;
+    std::unordered_map<uint32_t, size_t> position;
     std::vector<std::pair<std::string_view, dom::element>> unique;
-    for (const auto& f : fields_) {
-      auto [it, inserted] = position.emplace(f.first, unique.size());
+    std::vector<uint32_t> unique_nodes;
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      auto [it, inserted] = position.emplace(field_nodes_[i], unique.size());
       if (inserted) {
-        unique.push_back(f);
+        unique.push_back(fields_[i]);
+        unique_nodes.push_back(field_nodes_[i]);
       } else {
-        unique[it->second].second = f.second;
+        unique[it->second].second = fields_[i].second;
       }
     }
     fields_ = std::move(unique);
+    field_nodes_ = std::move(unique_nodes);
   }
 
   // Returns false when the row must be dropped.
-  bool HandleField(uint32_t ti, uint32_t parent_node, std::string_view key, dom::element value,
-                   int lvl, size_t depth) {
+  bool HandleField(uint32_t ti, uint32_t node, dom::element value, int lvl, size_t depth) {
     TableState& t = *tables_[ti];
-    uint32_t node = Child(t, parent_node, key);
     auto type = value.type();
     if (type == dom::element_type::OBJECT || type == dom::element_type::ARRAY) {
       if (!KeepAsJson(t, node, lvl)) {
@@ -1776,7 +1795,8 @@ class RelationalNormalizer::Impl {
   std::vector<Frame> stack_;
   std::vector<std::vector<ListRef>> queues_;
   std::vector<std::pair<std::string_view, dom::element>> fields_;
-  std::unordered_map<std::string_view, int> seen_keys_;
+  std::vector<uint32_t> field_nodes_;
+  uint64_t gather_stamp_ = 0;
   uint64_t row_serial_ = 0;
   uint64_t commit_serial_ = 0;
   bool row_table_new_ = false;

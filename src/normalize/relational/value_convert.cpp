@@ -314,12 +314,18 @@ std::optional<__int128> TextToDecimal(std::string_view text, int precision, int 
   if (int_digits.empty() && frac_digits.empty()) return std::nullopt;
   if (pos < text.size() && (text[pos] == 'e' || text[pos] == 'E')) {
     ++pos;
-    auto [ptr, ec] = std::from_chars(text.data() + pos + (text[pos] == '+' ? 1 : 0),
-                                     text.data() + text.size(), exponent);
+    // The sign check stays inside the text ("1e" ends here: no exponent digits, malformed), and
+    // "1e+-5" is refused as Python's Decimal does.
+    if (pos < text.size() && text[pos] == '+') {
+      ++pos;
+      if (pos < text.size() && text[pos] == '-') return std::nullopt;
+    }
+    auto [ptr, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), exponent);
     if (ec != std::errc()) return std::nullopt;
     pos = static_cast<size_t>(ptr - text.data());
   }
-  if (pos != text.size() || std::abs(exponent) > 100) return std::nullopt;
+  // Not std::abs: it overflows for INT_MIN ("1e-2147483648").
+  if (pos != text.size() || exponent < -100 || exponent > 100) return std::nullopt;
   // All digits with the point after int_digits, shifted by exponent.
   std::string all = int_digits + frac_digits;
   int point = static_cast<int>(int_digits.size()) + exponent;  // digits before the point

@@ -15,6 +15,7 @@
 #include "common/logging.hpp"
 #include "config/config.hpp"
 #include "db/duckdb_conn.hpp"
+#include "io/text_stream.hpp"
 #include "sources/source_registry.hpp"
 
 namespace cdlt::sources::filesystem {
@@ -155,10 +156,18 @@ fs::path LocalFolder(const std::string& bucket_url) {
 // ---------------------------------------------------------------------------------------------
 // Formats
 
-enum class FileFormat { kCsv, kParquet };
+enum class FileFormat { kCsv, kParquet, kJsonl };
 
 std::string_view FormatName(FileFormat format) {
-  return format == FileFormat::kCsv ? "csv" : "parquet";
+  switch (format) {
+    case FileFormat::kCsv:
+      return "csv";
+    case FileFormat::kParquet:
+      return "parquet";
+    case FileFormat::kJsonl:
+      return "jsonl";
+  }
+  return "?";
 }
 
 // Parses a configured format; `what` names the setting for the message.
@@ -166,14 +175,9 @@ FileFormat ParseFormat(const std::string& text, std::string_view what) {
   std::string lower = ToLower(text);
   if (lower == "csv") return FileFormat::kCsv;
   if (lower == "parquet") return FileFormat::kParquet;
-  if (lower == "jsonl") {
-    Throw(ErrorKind::kConfig,
-          "format \"jsonl\" ({}) is not supported yet by the filesystem source: use csv or "
-          "parquet",
-          what);
-  }
-  Throw(ErrorKind::kConfig, "invalid format \"{}\" ({}): allowed values are csv, parquet", text,
-        what);
+  if (lower == "jsonl") return FileFormat::kJsonl;
+  Throw(ErrorKind::kConfig, "invalid format \"{}\" ({}): allowed values are csv, parquet, jsonl",
+        text, what);
 }
 
 FileFormat FormatOfFile(const fs::path& file, const std::string& resource) {
@@ -191,16 +195,17 @@ FileFormat FormatOfFile(const fs::path& file, const std::string& resource) {
   }
   if (ends_with(".csv") || ends_with(".tsv")) return FileFormat::kCsv;
   if (ends_with(".parquet") || ends_with(".pq")) return FileFormat::kParquet;
-  if (ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json")) {
+  if (ends_with(".jsonl") || ends_with(".ndjson")) return FileFormat::kJsonl;
+  if (ends_with(".json")) {
     Throw(ErrorKind::kConfig,
-          "file {} of resource {} is JSON, which the filesystem source cannot read yet: narrow "
-          "file_glob to CSV or Parquet files",
+          "file {} of resource {} is a .json file, which the filesystem source does not read: "
+          "it reads JSON Lines (.jsonl, .ndjson, optionally .gz or .zst); narrow file_glob",
           file.string(), resource);
   }
   Throw(ErrorKind::kConfig,
         "cannot tell the format of file {} of resource {} from its extension (.csv, .tsv, "
-        ".parquet or .pq): set format = \"csv\" or \"parquet\" in [sources.filesystem.{}] or "
-        "narrow file_glob",
+        ".parquet, .pq, .jsonl or .ndjson): set format = \"csv\", \"parquet\" or \"jsonl\" in "
+        "[sources.filesystem.{}] or narrow file_glob",
         file.string(), resource, resource);
 }
 
@@ -332,9 +337,45 @@ std::string FirstBadCsvRow(db::DuckConnection& con, const fs::path& file) {
       tab ? "\\t" : ",");
 }
 
+// Streams a JSON Lines file (plain, .gz or .zst) to the emitter as text, in pieces of at most
+// chunk_size lines (and about 1 MB); documents are parsed only in normalize. Returns false once
+// the emitter asked to stop.
+bool ReadJsonlFile(const fs::path& file, const ResourceSpec& spec, Emitter& emitter) {
+  // Errors of the file itself (unreadable, truncated .gz) name the resource; the emitter's own
+  // errors pass unchanged.
+  auto guarded = [&](auto&& step) {
+    try {
+      return step();
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kIo) throw;
+      Throw(ErrorKind::kSource, "cannot read jsonl file {} of resource {}: {}", file.string(),
+            spec.name, e.message());
+    }
+  };
+  auto reader =
+      guarded([&] { return std::make_unique<io::LineChunkReader>(file, size_t{1} << 20); });
+  for (;;) {
+    std::string_view chunk = guarded([&] { return reader->Next(); });
+    if (chunk.empty()) return true;
+    JsonOrigin origin{file.string(), reader->first_line()};
+    while (!chunk.empty()) {
+      size_t cut = 0;
+      for (size_t lines = 0; lines < spec.chunk_size && cut < chunk.size(); ++lines) {
+        size_t nl = chunk.find('\n', cut);
+        cut = nl == std::string_view::npos ? chunk.size() : nl + 1;
+      }
+      std::string_view piece = chunk.substr(0, cut);
+      if (!emitter.EmitJsonl(piece, &origin)) return false;
+      origin.first_line += static_cast<int64_t>(std::count(piece.begin(), piece.end(), '\n'));
+      chunk.remove_prefix(cut);
+    }
+  }
+}
+
 // Streams one file; returns false once the emitter asked to stop.
 bool ReadFile(db::DuckConnection& con, const fs::path& file, FileFormat format,
               const ResourceSpec& spec, Emitter& emitter) {
+  if (format == FileFormat::kJsonl) return ReadJsonlFile(file, spec, emitter);
   std::string literal = db::QuoteLiteral(file.string());
   std::string relation = format == FileFormat::kCsv
                              ? fmt::format("read_csv({}, {})", literal, CsvOptions(file))

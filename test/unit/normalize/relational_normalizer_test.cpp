@@ -436,5 +436,50 @@ TEST(ValueConvert, TextToNumbers) {
   EXPECT_FALSE(TextToBool("maybe"));
 }
 
+// Regressions found by fuzz/normalizer_fuzz.cpp (issue 4).
+
+// A document's own string that starts with the big-number marker U+F8FE but has no digits after
+// it was read as a big number with no digits (out-of-range read of its first digit) when the
+// document needed the big-number rewrite. It stays text.
+TEST(RelationalNormalizerFuzz, MarkerStringWithoutDigitsStaysText) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  n.FeedDocument(R"({"a": "\uf8fe", "b": 99999999999999999999, "c": "\uf8fe-"})");
+  n.Flush();
+  EXPECT_EQ(ColumnNames(n.schema(), "t"),
+            (std::vector<std::string>{"a", "b", "c", "_dlt_load_id", "_dlt_id"}));
+  const Batch& b = sink.batches["t"][0];
+  EXPECT_EQ(b.fields()[0].type.id, PhysicalType::kText);
+  EXPECT_EQ(b.column(0).GetString(0), "\xEF\xA3\xBE");
+  EXPECT_EQ(b.fields()[1].type.id, PhysicalType::kDecimal);
+  EXPECT_EQ(b.column(2).GetString(0), "\xEF\xA3\xBE-");
+}
+
+// A decimal text ending in its exponent mark ("1e") was read one character past its end; an
+// exponent of INT_MIN went through std::abs (overflow). Both are malformed or out of range.
+TEST(RelationalNormalizerFuzz, DecimalTextWithEmptyOrExtremeExponent) {
+  EXPECT_FALSE(TextToDecimal("1e", 10, 2));
+  EXPECT_FALSE(TextToDecimal("5E+", 38, 0));
+  EXPECT_FALSE(TextToDecimal("1e+-5", 10, 2));
+  EXPECT_FALSE(TextToDecimal("1e-2147483648", 10, 2));
+  EXPECT_FALSE(TextToDecimal("1e2147483647", 10, 2));
+  EXPECT_EQ(TextToDecimal("1e+2", 10, 0), __int128{100});
+  EXPECT_EQ(TextToDecimal("1e-2", 10, 2), __int128{1});
+
+  Sink sink;
+  RootTableSpec root = Root("t");
+  ColumnHint hint;
+  hint.name = "d";
+  hint.data_type = "decimal";
+  hint.precision = 10;
+  hint.scale = 2;
+  root.hints.columns.push_back(hint);
+  RelationalNormalizer n(schema::Schema::New("s"), root, Options(), sink.fn());
+  n.FeedDocument(R"({"d": "1e"})");
+  n.Flush();
+  EXPECT_EQ(ColumnNames(n.schema(), "t"),
+            (std::vector<std::string>{"d", "d__v_text", "_dlt_load_id", "_dlt_id"}));
+}
+
 }  // namespace
 }  // namespace cdlt::normalize::relational

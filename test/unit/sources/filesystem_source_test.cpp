@@ -273,11 +273,13 @@ TEST(FilesystemSource, UnknownExtensionNamesFile) {
   std::string msg = ErrorText(ErrorKind::kConfig, [&] { resource.fn()(emitter); });
   EXPECT_NE(msg.find("notes.txt"), std::string::npos) << msg;
   EXPECT_TRUE(emitter.batches.empty());  // fails before reading anything
-  dir.Write("more.jsonl", "{}\n");
+  // JSON Lines are read (.jsonl, .ndjson); a plain .json document is refused by name.
+  dir.Write("more.json", "{}\n");
   msg = ErrorText(ErrorKind::kConfig, [&] {
-    MakeFilesystemResource("t", dir.str(), "*.jsonl", std::nullopt).fn()(emitter);
+    MakeFilesystemResource("t", dir.str(), "*.json", std::nullopt).fn()(emitter);
   });
-  EXPECT_NE(msg.find("more.jsonl"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("more.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(".jsonl"), std::string::npos) << msg;
 }
 
 TEST(FilesystemSource, ChunkSizeSplitsBatchesExactly) {

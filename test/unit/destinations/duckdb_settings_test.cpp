@@ -1,0 +1,103 @@
+// The DuckDB destination's settings: [destination.duckdb] memory_limit / threads reach the DuckDB
+// database the destination opens, bad values stop with the key named, and [load]
+// keep_state_versions is validated.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "db/duckdb_conn.hpp"
+#include "destinations/destination.hpp"
+#include "destinations/duckdb/duckdb_destination.hpp"
+#include "helpers/test_util.hpp"
+
+namespace cdlt::dest::duckdb {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+std::unique_ptr<DestinationClient> Make(const Env& env, const test::TempDir& dir) {
+  config::Config cfg(env);
+  return MakeDestination("duckdb", cfg, "settings", "data", dir.path());
+}
+
+/// current_setting(name) through the destination's own database.
+std::string Setting(const DestinationClient& client, const std::string& name) {
+  const auto& duck = dynamic_cast<const DuckDbClient&>(client);
+  db::DuckConnection con(duck.database());
+  return con.QueryScalar("SELECT current_setting('" + name + "')").value_or("NULL");
+}
+
+/// How DuckDB shows `memory_limit` once set to `value` (e.g. "512MB" → "488.2 MiB").
+std::string Shown(const std::string& value) {
+  auto db = db::DuckDatabase::Open(":memory:", {1, value});
+  db::DuckConnection con(db);
+  return con.QueryScalar("SELECT current_setting('memory_limit')").value_or("NULL");
+}
+
+TEST(DuckDbSettings, MemoryLimitAndThreadsReachTheDestinationDatabase) {
+  test::TempDir dir;
+  auto client =
+      Make({{"DESTINATION__DUCKDB__MEMORY_LIMIT", "512MiB"}, {"DESTINATION__DUCKDB__THREADS", "1"}},
+           dir);
+  EXPECT_EQ(Setting(*client, "memory_limit"), "512.0 MiB");
+  EXPECT_EQ(Setting(*client, "threads"), "1");
+  // Spilling goes next to the database file, not to the current directory or /tmp.
+  EXPECT_EQ(Setting(*client, "temp_directory"), (dir.path() / "settings.duckdb.tmp").string());
+}
+
+TEST(DuckDbSettings, MemoryLimitIsBoundedByDefault) {
+  test::TempDir dir;
+  auto client = Make({}, dir);
+  EXPECT_EQ(Setting(*client, "memory_limit"), Shown(DefaultMemoryLimit(0)));
+  EXPECT_EQ(DefaultMemoryLimit(1), "256MB");
+  EXPECT_EQ(DefaultMemoryLimit(2), "256MB");
+  EXPECT_EQ(DefaultMemoryLimit(8), "1024MB");
+  // The default follows the configured threads.
+  auto four = Make({{"DESTINATION__DUCKDB__THREADS", "4"}}, dir);
+  EXPECT_EQ(Setting(*four, "memory_limit"), Shown("512MB"));
+}
+
+TEST(DuckDbSettings, NoneGivesDuckDbsOwnDefault) {
+  test::TempDir dir;
+  auto client = Make({{"DESTINATION__DUCKDB__MEMORY_LIMIT", "none"}}, dir);
+  EXPECT_EQ(Setting(*client, "memory_limit"), Shown("none"));
+}
+
+TEST(DuckDbSettings, BadMemoryLimitNamesTheKey) {
+  for (const char* bad : {"lots", "512", "50%", "", "0", "12 parsecs"}) {
+    test::TempDir dir;
+    EXPECT_CDLT_ERROR(Make({{"DESTINATION__DUCKDB__MEMORY_LIMIT", bad}}, dir), ErrorKind::kConfig,
+                      "destination.duckdb.memory_limit");
+    EXPECT_CDLT_ERROR(Make({{"DESTINATION__DUCKDB__MEMORY_LIMIT", bad}}, dir), ErrorKind::kConfig,
+                      "512MB");
+  }
+}
+
+TEST(DuckDbSettings, BadThreadsNamesTheKey) {
+  for (const char* bad : {"0", "-2", "many", "100000"}) {
+    test::TempDir dir;
+    EXPECT_CDLT_ERROR(Make({{"DESTINATION__DUCKDB__THREADS", bad}}, dir), ErrorKind::kConfig,
+                      "destination.duckdb.threads");
+  }
+}
+
+TEST(DuckDbSettings, KeepStateVersions) {
+  EXPECT_EQ(KeepStateVersionsFromConfig(config::Config(Env{})), kDefaultKeepStateVersions);
+  EXPECT_EQ(KeepStateVersionsFromConfig(config::Config(Env{{"LOAD__KEEP_STATE_VERSIONS", "3"}})),
+            3);
+  EXPECT_EQ(KeepStateVersionsFromConfig(config::Config(Env{{"LOAD__KEEP_STATE_VERSIONS", "0"}})),
+            0);
+  EXPECT_CDLT_ERROR(
+      KeepStateVersionsFromConfig(config::Config(Env{{"LOAD__KEEP_STATE_VERSIONS", "some"}})),
+      ErrorKind::kConfig, "load.keep_state_versions");
+  test::TempDir dir;
+  EXPECT_CDLT_ERROR(Make({{"LOAD__KEEP_STATE_VERSIONS", "2.5"}}, dir), ErrorKind::kConfig,
+                    "load.keep_state_versions");
+}
+
+}  // namespace
+}  // namespace cdlt::dest::duckdb
