@@ -85,7 +85,7 @@ TOML
   local stages
   stages=$(sed -n 's/^Step \([a-z]*\) COMPLETED in \([0-9.]*\) seconds.*/\1=\2/p' "$dir/out.txt" | tr '\n' ' ')
   rss=$(sed -n 's/.*Peak memory (RSS): \([0-9.]*\) MB.*/\1/p' "$dir/out.txt" | head -1)
-  printf '%.3f %s %s %.0f\n' "$(calc "$end - $start")" \
+  printf '%.3f %s %s %s %s\n' "$(calc "$end - $start")" \
     "$(echo "$stages" | field extract)" "$(echo "$stages" | field normalize)" \
     "$(echo "$stages" | field load)" "${rss:-0}"
 }
