@@ -106,8 +106,8 @@ JsonlWriter::JsonlWriter(std::string table, fs::path dir, WriterConfig config)
 
 JsonlWriter::~JsonlWriter() = default;
 
-void JsonlWriter::Write(std::string_view lines, const JsonOrigin* origin) {
-  if (lines.empty()) return;
+int64_t JsonlWriter::Write(std::string_view lines, const JsonOrigin* origin) {
+  if (lines.empty()) return 0;
   if (!file_) {
     JobFileName name = JobFileName::New(table_, "jsonl");
     current_ = FileRecord{name.ToString(), 0, 0, nlohmann::json::array()};
@@ -138,6 +138,7 @@ void JsonlWriter::Write(std::string_view lines, const JsonOrigin* origin) {
   bool rotate = (config_.file_max_items && current_.rows >= *config_.file_max_items) ||
                 (config_.file_max_bytes && raw_bytes_ >= *config_.file_max_bytes);
   if (rotate) CloseFile();
+  return count;
 }
 
 void JsonlWriter::Close() { CloseFile(); }

@@ -80,8 +80,9 @@ class JsonlWriter {
   ~JsonlWriter();
 
   /// Append whole lines (a trailing '\n' is added when missing); `origin` tells where they came
-  /// from, so normalize can name the source file and line of a bad document.
-  void Write(std::string_view lines, const JsonOrigin* origin);
+  /// from, so normalize can name the source file and line of a bad document. Returns the number
+  /// of lines written.
+  int64_t Write(std::string_view lines, const JsonOrigin* origin);
   void Close();
 
   const std::vector<FileRecord>& files() const { return files_; }

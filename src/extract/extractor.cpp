@@ -509,11 +509,8 @@ class ResourceEmitter : public Emitter {
   void WriteJsonl(std::string_view lines, const JsonOrigin* origin) {
     if (lines.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
     if (jsonl_ == nullptr) jsonl_ = &run_.NewJsonlWriter(table_);
-    jsonl_->Write(lines, origin);
-    if (run_.ctx_.progress) {
-      run_.ctx_.progress->AddRows(
-          table_, static_cast<int64_t>(std::count(lines.begin(), lines.end(), '\n')));
-    }
+    int64_t count = jsonl_->Write(lines, origin);
+    if (run_.ctx_.progress) run_.ctx_.progress->AddRows(table_, count);
   }
 
   ExtractRun& run_;
@@ -525,55 +522,6 @@ class ResourceEmitter : public Emitter {
   std::shared_ptr<Shared> shared_;
   Fields last_raw_fields_;
   std::vector<std::string> names_;
-};
-
-/// Applies a resource's `incremental` hint: passes its batches (and those of its parallel parts)
-/// through one IncrementalFilter, and stores the filter's state in the resource state when the
-/// resource is done.
-class IncrementalEmitter : public Emitter {
- public:
-  struct Shared {
-    std::mutex mutex;
-    std::unique_ptr<IncrementalFilter> filter;
-  };
-
-  IncrementalEmitter(Emitter& out, std::shared_ptr<Shared> shared)
-      : out_(out), shared_(std::move(shared)) {}
-
-  bool Emit(Batch batch) override {
-    bool stop = false;
-    Batch kept = [&] {
-      std::lock_guard lock(shared_->mutex);
-      return shared_->filter->Apply(std::move(batch), &stop);
-    }();
-    bool go_on = kept.num_rows() == 0 || out_.Emit(std::move(kept));
-    return go_on && !stop;
-  }
-  bool EmitJson(std::string_view) override { ThrowJson(); }
-  bool EmitJsonl(std::string_view, const JsonOrigin*) override { ThrowJson(); }
-  void EmitParallel(std::vector<std::function<void(Emitter&)>> parts) override {
-    for (auto& part : parts) {
-      part = [part = std::move(part), shared = shared_](Emitter& sub) {
-        IncrementalEmitter filtered(sub, shared);
-        part(filtered);
-      };
-    }
-    out_.EmitParallel(std::move(parts));
-  }
-  int max_parallelism() const override { return out_.max_parallelism(); }
-  std::optional<int64_t> limit() const override { return out_.limit(); }
-  const ResourceHints* hints() const override { return out_.hints(); }
-  nlohmann::json& resource_state() override { return out_.resource_state(); }
-
- private:
-  [[noreturn]] static void ThrowJson() {
-    throw Error(ErrorKind::kConfig,
-                "the incremental hint works on typed batches; JSON documents are not parsed in "
-                "extract, so it cannot filter them");
-  }
-
-  Emitter& out_;
-  std::shared_ptr<Shared> shared_;
 };
 
 double NowSeconds() {
@@ -626,14 +574,12 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
           IncrementalSpec spec = IncrementalSpec::FromJson(
               *r->hints().incremental, fmt::format("the incremental hint of {}", where));
           nlohmann::json& state = emitter.resource_state()["incremental"][spec.cursor_path];
-          auto shared = std::make_shared<IncrementalEmitter::Shared>();
-          shared->filter =
-              std::make_unique<IncrementalFilter>(spec, state, r->hints().primary_key, where);
-          IncrementalEmitter filtered(emitter, shared);
+          IncrementalFilter filter(spec, state, r->hints().primary_key, where);
+          IncrementalEmitter filtered(emitter, filter);
           r->fn()(filtered);
-          state = shared->filter->State();
+          state = filter.State();
           log::Info("{}: incremental on {} kept {} of {} rows", where, spec.cursor_path,
-                    shared->filter->rows_kept(), shared->filter->rows_seen());
+                    filter.rows_kept(), filter.rows_seen());
         } else {
           r->fn()(emitter);
         }
@@ -677,30 +623,23 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
     nlohmann::json files = nlohmann::json::object();
     nlohmann::json tables = nlohmann::json::object();
     std::vector<std::string> replace_tables;
-    for (auto& [table, writers] : run.writers_) {
-      for (auto& writer : writers) {
-        writer->Close();
-        TableMetrics& m = trace.tables[table];
-        for (const auto& f : writer->files()) {
-          files[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}};
-          m.rows += f.rows;
-          m.bytes += f.bytes;
-          m.files += 1;
+    auto close_writers = [&](auto& writers_by_table) {
+      for (auto& [table, writers] : writers_by_table) {
+        for (auto& writer : writers) {
+          writer->Close();
+          TableMetrics& m = trace.tables[table];
+          for (const FileRecord& f : writer->files()) {
+            files[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}};
+            if (!f.origins.is_null()) files[f.name]["origins"] = f.origins;
+            m.rows += f.rows;
+            m.bytes += f.bytes;
+            m.files += 1;
+          }
         }
       }
-    }
-    for (auto& [table, writers] : run.jsonl_writers_) {
-      for (auto& writer : writers) {
-        writer->Close();
-        TableMetrics& m = trace.tables[table];
-        for (const auto& f : writer->files()) {
-          files[f.name] = {{"rows", f.rows}, {"bytes", f.bytes}, {"origins", f.origins}};
-          m.rows += f.rows;
-          m.bytes += f.bytes;
-          m.files += 1;
-        }
-      }
-    }
+    };
+    close_writers(run.writers_);
+    close_writers(run.jsonl_writers_);
     for (const auto& [table, disposition] : run.tables_) {
       const TableMetrics& m = trace.tables[table];
       bool seen_before =

@@ -562,4 +562,34 @@ json IncrementalFilter::State() const {
   return s;
 }
 
+bool IncrementalEmitter::Emit(Batch batch) {
+  bool stop = false;
+  Batch kept = [&] {
+    std::lock_guard lock(*mutex_);
+    return filter_.Apply(std::move(batch), &stop);
+  }();
+  bool go_on = kept.num_rows() == 0 || out_.Emit(std::move(kept));
+  return go_on && !stop;
+}
+
+bool IncrementalEmitter::EmitJson(std::string_view) {
+  throw Error(ErrorKind::kConfig,
+              "the incremental hint works on typed batches; JSON documents are not parsed in "
+              "extract, so it cannot filter them");
+}
+
+bool IncrementalEmitter::EmitJsonl(std::string_view lines, const JsonOrigin*) {
+  return EmitJson(lines);
+}
+
+void IncrementalEmitter::EmitParallel(std::vector<std::function<void(Emitter&)>> parts) {
+  for (auto& part : parts) {
+    part = [part = std::move(part), &filter = filter_, mutex = mutex_](Emitter& sub) {
+      IncrementalEmitter filtered(sub, filter, mutex);
+      part(filtered);
+    };
+  }
+  out_.EmitParallel(std::move(parts));
+}
+
 }  // namespace cdlt::pipeline

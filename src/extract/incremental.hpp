@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "cdlt/batch.hpp"
+#include "cdlt/resource.hpp"
 
 namespace cdlt::schema {
 class Shake128Hasher;
@@ -124,6 +126,33 @@ class IncrementalFilter {
   bool max_moved_ = false;
   int64_t rows_seen_ = 0;
   int64_t rows_kept_ = 0;
+};
+
+/// An Emitter that passes a resource's batches through `filter` on their way to `out` (and
+/// returns false once row_order says no later row can pass). Parts run by EmitParallel get the
+/// same filter; its calls are serialized. JSON documents cannot be filtered (they are not parsed
+/// in extract): EmitJson / EmitJsonl throw Error(kConfig). `filter` must outlive the emitter.
+class IncrementalEmitter : public Emitter {
+ public:
+  IncrementalEmitter(Emitter& out, IncrementalFilter& filter)
+      : IncrementalEmitter(out, filter, std::make_shared<std::mutex>()) {}
+
+  bool Emit(Batch batch) override;
+  bool EmitJson(std::string_view json) override;
+  bool EmitJsonl(std::string_view lines, const JsonOrigin* origin) override;
+  void EmitParallel(std::vector<std::function<void(Emitter&)>> parts) override;
+  int max_parallelism() const override { return out_.max_parallelism(); }
+  std::optional<int64_t> limit() const override { return out_.limit(); }
+  const ResourceHints* hints() const override { return out_.hints(); }
+  nlohmann::json& resource_state() override { return out_.resource_state(); }
+
+ private:
+  IncrementalEmitter(Emitter& out, IncrementalFilter& filter, std::shared_ptr<std::mutex> mutex)
+      : out_(out), filter_(filter), mutex_(std::move(mutex)) {}
+
+  Emitter& out_;
+  IncrementalFilter& filter_;
+  std::shared_ptr<std::mutex> mutex_;
 };
 
 }  // namespace cdlt::pipeline

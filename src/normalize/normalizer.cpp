@@ -130,31 +130,14 @@ JsonlResult NormalizeJsonl(const StageContext& ctx, const std::string& load_id,
     ++result.rejected;
   };
   auto feed = [&](std::string_view text, int64_t job_line, const Origin& o) {
-    int64_t line = o.source_line + (job_line - o.line);
+    rel::BadLineFn on_bad_line;
+    if (ctx.reject_bad_lines) {
+      on_bad_line = [&](int64_t line, std::string_view content, const Error& e) {
+        reject(o, line, content, e);
+      };
+    }
     try {
-      if (!ctx.reject_bad_lines) {
-        normalizer.FeedJsonl(text, line);
-        return;
-      }
-      size_t pos = 0;
-      while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        std::string_view content = text.substr(pos, end - pos);
-        if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
-        if (content.find_first_not_of(" \t") != std::string_view::npos) {
-          try {
-            normalizer.FeedDocument(content, line);
-          } catch (const Error& e) {
-            // Only unparsable documents are rejected: they fail before the normalizer changes
-            // any state. Schema errors and contract violations still stop the run.
-            if (e.kind() != ErrorKind::kSource) throw;
-            reject(o, line, content, e);
-          }
-        }
-        pos = end + 1;
-        ++line;
-      }
+      normalizer.FeedJsonl(text, o.source_line + (job_line - o.line), on_bad_line);
     } catch (Error& e) {
       Error out(e.kind(), fmt::format("{}: {}", where(o), e.message()), e.retry());
       out.With("table", job.table);
@@ -208,6 +191,13 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
   schema::Schema pkg_schema = schema::Schema::LoadFile(extracted.SchemaPath());
   nlohmann::json state = extracted.ReadState();
   std::vector<std::string> jobs = extracted.ListJobs(JobState::kNew);
+  if (!state["files"].is_object()) state["files"] = nlohmann::json::object();
+  // What extract recorded of a job file (rows, origins); read-only while workers run.
+  const nlohmann::json& extracted_files = state["files"];
+  auto file_state_of = [&](const std::string& name) {
+    auto it = extracted_files.find(name);
+    return it != extracted_files.end() ? *it : nlohmann::json::object();
+  };
   // Tables that arrive as JSON documents get their columns (and _dlt_load_id, _dlt_id) from the
   // relational normalizer, below.
   std::set<std::string> json_tables;
@@ -273,8 +263,7 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
         JobFileName job = JobFileName::Parse(name);
         fs::path src = extracted.JobPath(JobState::kNew, name);
         fs::path dst = out.JobPath(JobState::kNew, name);
-        const nlohmann::json file_state =
-            state["files"].contains(name) ? state["files"][name] : nlohmann::json::object();
+        const nlohmann::json file_state = file_state_of(name);
         if (job.ext == "jsonl") {
           json_results[i] = NormalizeJsonl(ctx, load_id, snapshot, src, job, file_state,
                                            staging_root / std::to_string(i), rejects_path(name));
@@ -346,8 +335,7 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!json_results[i]) continue;
     JobFileName job = JobFileName::Parse(jobs[i]);
-    const nlohmann::json file_state =
-        files_state.contains(jobs[i]) ? files_state[jobs[i]] : nlohmann::json::object();
+    const nlohmann::json file_state = file_state_of(jobs[i]);
     rel::MergeOutcome outcome = rel::MergeSchemaUpdate(live, json_results[i]->update);
     if (!outcome.merged) {
       log::Info("normalize: {} disagrees with an earlier file ({}); normalizing it again", jobs[i],
@@ -370,7 +358,6 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
       m.bytes += f.bytes;
     }
     for (const auto& [table, rows] : r.rows) {
-      trace.tables[job.table];  // the root is listed even when every line was rejected
       trace.tables[table].rows += rows;
       json_rows[table] += rows;
     }
@@ -386,14 +373,8 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
   std::error_code ec;
   fs::remove_all(staging_root, ec);
   // The loader learns the tables of the package from its state: the JSON tables' real row counts,
-  // and their nested tables (which follow their root's write disposition).
-  for (const auto& [table, rows] : json_rows) {
-    if (tables_state.contains(table)) {
-      tables_state[table]["rows"] = rows;
-    } else if (const schema::Table* t = live.FindTable(table); t != nullptr) {
-      tables_state[table] = {{"rows", rows}, {"parent", t->parent.value_or("")}};
-    }
-  }
+  // and their nested tables (which follow their root's write disposition: none of their own).
+  for (const auto& [table, rows] : json_rows) tables_state[table]["rows"] = rows;
   live.BumpVersion();
 
   live.SaveFile(out.SchemaPath());

@@ -209,6 +209,21 @@ class PipelineImpl {
 
   void SaveLocalState() { io::WriteFileAtomic(working_dir / "state.json", local_state.dump(2)); }
 
+  /// Make `doc` (a stored state with version hash `version_hash`) the local state, keeping the
+  /// machine-local part (`_local`).
+  void ReplaceLocalState(nlohmann::json doc, const std::string& version_hash) {
+    nlohmann::json local = local_state["_local"];
+    local_state = std::move(doc);
+    local_state["_local"] = local;
+    local_state["_local"]["_last_extracted_hash"] = version_hash;
+    local_state["_local"]["first_run"] = false;
+  }
+
+  /// The machine-local part of a new pipeline's state.
+  nlohmann::json FreshLocalPart() const {
+    return {{"first_run", true}, {"initial_cwd", project_dir.string()}};
+  }
+
   /// The state travels in the package it describes, and state.json is written only after the
   /// package is committed: a crash in between leaves a pending package whose state is newer than
   /// the local one. Take it over before anything else, or the next extract would read again (and
@@ -231,11 +246,7 @@ class PipelineImpl {
         Throw(ErrorKind::kIo, "the pipeline state in pending package {} is unreadable: {}",
               pkg.load_id(), e.what());
       }
-      nlohmann::json local = local_state["_local"];
-      local_state = std::move(doc);
-      local_state["_local"] = local;
-      local_state["_local"]["_last_extracted_hash"] = row.value("version_hash", "");
-      local_state["_local"]["first_run"] = false;
+      ReplaceLocalState(std::move(doc), row.value("version_hash", ""));
       SaveLocalState();
       log::Warn(
           "pipeline {}: took state version {} from pending package {} (the run that "
@@ -270,11 +281,7 @@ class PipelineImpl {
   /// save its schemas. Returns the schema names.
   std::vector<std::string> ApplyStoredState(const dest::StoredState& stored, nlohmann::json remote,
                                             const std::vector<schema::Schema>& schemas) {
-    nlohmann::json local = local_state["_local"];
-    local_state = std::move(remote);
-    local_state["_local"] = local;
-    local_state["_local"]["_last_extracted_hash"] = stored.version_hash;
-    local_state["_local"]["first_run"] = false;
+    ReplaceLocalState(std::move(remote), stored.version_hash);
     local_state["dataset_name"] = dataset_name;
     std::vector<std::string> restored;
     for (const schema::Schema& schema : schemas) {
@@ -448,10 +455,7 @@ Pipeline Pipeline::Create(const PipelineOptions& options) {
     }
   }
   if (!impl->local_state.is_object()) impl->local_state = nlohmann::json::object();
-  if (!impl->local_state.contains("_local")) {
-    impl->local_state["_local"] = {{"first_run", true},
-                                   {"initial_cwd", impl->project_dir.string()}};
-  }
+  if (!impl->local_state.contains("_local")) impl->local_state["_local"] = impl->FreshLocalPart();
   return Pipeline(std::move(impl));
 }
 
@@ -654,8 +658,7 @@ SyncInfo Pipeline::Sync(bool drop_pending_packages) {
     if (ec) Throw(ErrorKind::kIo, "cannot remove {}: {}", path.string(), ec.message());
   }
   io::CreateDirs(impl.working_dir / "schemas");
-  impl.local_state = nlohmann::json::object();
-  impl.local_state["_local"] = {{"first_run", true}, {"initial_cwd", impl.project_dir.string()}};
+  impl.local_state = {{"_local", impl.FreshLocalPart()}};
   if (!stored) return info;
 
   info.restored = true;

@@ -485,7 +485,7 @@ class RelationalNormalizer::Impl {
     }
   }
 
-  void FeedJsonl(std::string_view text, int64_t first_line) {
+  void FeedJsonl(std::string_view text, int64_t first_line, const BadLineFn* on_bad_line) {
     int64_t line = first_line;
     size_t pos = 0;
     while (pos < text.size()) {
@@ -495,7 +495,19 @@ class RelationalNormalizer::Impl {
       if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
       bool blank = std::all_of(content.begin(), content.end(),
                                [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
-      if (!blank) FeedDocument(content, line);
+      if (!blank) {
+        if (on_bad_line == nullptr) {
+          FeedDocument(content, line);
+        } else {
+          try {
+            FeedDocument(content, line);
+          } catch (const Error& e) {
+            // kSource comes only from Parse, before any state changed: the line can be skipped.
+            if (e.kind() != ErrorKind::kSource) throw;
+            (*on_bad_line)(line, content, e);
+          }
+        }
+      }
       pos = end + 1;
       ++line;
     }
@@ -1884,8 +1896,9 @@ void RelationalNormalizer::FeedItem(std::string_view json, int64_t line) {
 void RelationalNormalizer::FeedDocument(std::string_view json, int64_t line) {
   impl_->FeedDocument(json, line);
 }
-void RelationalNormalizer::FeedJsonl(std::string_view text, int64_t first_line) {
-  impl_->FeedJsonl(text, first_line);
+void RelationalNormalizer::FeedJsonl(std::string_view text, int64_t first_line,
+                                     const BadLineFn& on_bad_line) {
+  impl_->FeedJsonl(text, first_line, on_bad_line ? &on_bad_line : nullptr);
 }
 void RelationalNormalizer::Flush() { impl_->Flush(); }
 SchemaUpdate RelationalNormalizer::TakeSchemaUpdate() const { return impl_->TakeSchemaUpdate(); }

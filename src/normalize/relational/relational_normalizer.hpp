@@ -34,6 +34,7 @@
 
 #include "cdlt/batch.hpp"
 #include "cdlt/resource.hpp"
+#include "common/error.hpp"
 #include "schema/schema.hpp"
 
 namespace cdlt::normalize::relational {
@@ -92,6 +93,11 @@ struct NormalizerOptions {
   /// Seed for root `_dlt_id`s; random when unset (tests use a fixed seed).
   std::optional<uint64_t> random_seed;
 };
+
+/// Receives a JSONL line that is not a JSON document (malformed, invalid UTF-8, too deep): its
+/// number, its text and the error.
+using BadLineFn =
+    std::function<void(int64_t line, std::string_view text, const cdlt::Error& error)>;
 
 /// Receives finished batches, one table at a time.
 using BatchSink = std::function<void(const std::string& table, Batch batch)>;
@@ -155,7 +161,10 @@ class RelationalNormalizer {
   void FeedDocument(std::string_view json, int64_t line = 1);
   /// Normalize JSONL text: each non-blank line is a document (FeedDocument). Lines are numbered
   /// from `first_line`; a malformed line throws Error(kSource) "line N: ...".
-  void FeedJsonl(std::string_view text, int64_t first_line = 1);
+  /// With `on_bad_line`, a line that does not parse goes to it instead (the normalizer is left
+  /// as before that line); schema and contract errors still throw.
+  void FeedJsonl(std::string_view text, int64_t first_line = 1,
+                 const BadLineFn& on_bad_line = nullptr);
   /// Hand every buffered row to the sink.
   void Flush();
 

@@ -360,13 +360,13 @@ bool ReadJsonlFile(const fs::path& file, const ResourceSpec& spec, Emitter& emit
     JsonOrigin origin{file.string(), reader->first_line()};
     while (!chunk.empty()) {
       size_t cut = 0;
-      for (size_t lines = 0; lines < spec.chunk_size && cut < chunk.size(); ++lines) {
+      size_t lines = 0;
+      for (; lines < spec.chunk_size && cut < chunk.size(); ++lines) {
         size_t nl = chunk.find('\n', cut);
         cut = nl == std::string_view::npos ? chunk.size() : nl + 1;
       }
-      std::string_view piece = chunk.substr(0, cut);
-      if (!emitter.EmitJsonl(piece, &origin)) return false;
-      origin.first_line += static_cast<int64_t>(std::count(piece.begin(), piece.end(), '\n'));
+      if (!emitter.EmitJsonl(chunk.substr(0, cut), &origin)) return false;
+      origin.first_line += static_cast<int64_t>(lines);
       chunk.remove_prefix(cut);
     }
   }

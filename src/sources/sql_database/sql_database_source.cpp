@@ -52,23 +52,6 @@ std::string JoinNames(const std::vector<std::string>& names, size_t max = 50) {
 
 bool IsView(char relkind) { return relkind == 'v'; }
 
-/// Passes batches through an incremental filter on their way to the real emitter.
-class FilteringEmitter : public Emitter {
- public:
-  FilteringEmitter(Emitter& out, pipeline::IncrementalFilter& filter)
-      : out_(out), filter_(filter) {}
-  bool Emit(Batch batch) override {
-    bool stop = false;
-    Batch kept = filter_.Apply(std::move(batch), &stop);
-    bool go_on = kept.num_rows() == 0 || out_.Emit(std::move(kept));
-    return go_on && !stop;
-  }
-
- private:
-  Emitter& out_;
-  pipeline::IncrementalFilter& filter_;
-};
-
 /// Reads one table: plans its columns, decides whether to split it and runs the readers.
 class TableReader {
  public:
@@ -157,7 +140,7 @@ class TableReader {
     if (spec.row_order)
       order = fmt::format("{} {}", column, *spec.row_order == "asc" ? "ASC" : "DESC");
     db::PgConnection conn(credentials_);
-    FilteringEmitter filtering(emitter, filter);
+    pipeline::IncrementalEmitter filtering(emitter, filter);
     std::optional<int64_t> rows;
     if (limit) rows = *limit * options_.chunk_size;
     CopyRange(conn, plan, where, rows, filtering, order);
