@@ -286,18 +286,23 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
   std::vector<const schema::Table*> nested = NestedWithColumns(schema, root);
   auto nested_main = [&](const schema::Table* t) { return Sibling(main, root, t->name); };
   auto nested_staging = [&](const schema::Table* t) { return Sibling(staging, root, t->name); };
-  if (strategy == "scd2") {
-    // Nested rows of a version carry ids derived from its row hash: new versions bring new ids,
-    // unchanged ones are already there (dlt: nested tables are insert-only).
-    std::string sql = Scd2Sql(*table, main, staging, boundary_sql);
+  // Insert-only for nested tables: staged rows whose _dlt_id is not in the table yet (`also`: an
+  // extra condition on the staged row `s`).
+  auto insert_new_nested = [&](const std::string& also) {
+    std::string sql;
     for (const schema::Table* t : nested) {
       std::vector<std::string> cols = ColumnNames(*t);
       sql += fmt::format(
           "INSERT INTO {0} ({1}) SELECT {2} FROM {3} AS s WHERE s._dlt_id NOT IN (SELECT _dlt_id "
-          "FROM {0});",
-          nested_main(t), List(cols), List(cols, "s"), DistinctNested(nested_staging(t)));
+          "FROM {0}){4};",
+          nested_main(t), List(cols), List(cols, "s"), DistinctNested(nested_staging(t)), also);
     }
     return sql;
+  };
+  if (strategy == "scd2") {
+    // Nested rows of a version carry ids derived from its row hash: new versions bring new ids,
+    // unchanged ones are already there (dlt: nested tables are insert-only).
+    return Scd2Sql(*table, main, staging, boundary_sql) + insert_new_nested("");
   }
 
   std::vector<std::string> pk = KeyColumns(*table, &schema::Column::primary_key);
@@ -355,16 +360,10 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
         "WHERE {4}){5};",
         main, List(columns), List(columns, "s"), source, KeysEqual(pk),
         deleted.empty() ? "" : " AND NOT " + deleted);
-    for (const schema::Table* t : nested) {
-      std::vector<std::string> cols = ColumnNames(*t);
-      sql += fmt::format(
-          "INSERT INTO {0} ({1}) SELECT {2} FROM {3} AS s WHERE s._dlt_id NOT IN (SELECT _dlt_id "
-          "FROM {0}){4};",
-          nested_main(t), List(cols), List(cols, "s"), DistinctNested(nested_staging(t)),
-          deleted.empty() ? ""
-                          : fmt::format(" AND s.{} NOT IN (SELECT r._dlt_id FROM {} AS r WHERE {})",
-                                        kRootId, staging, DeletedCondition(*table, "r")));
-    }
+    sql += insert_new_nested(
+        deleted.empty() ? ""
+                        : fmt::format(" AND s.{} NOT IN (SELECT r._dlt_id FROM {} AS r WHERE {})",
+                                      kRootId, staging, DeletedCondition(*table, "r")));
     return sql;
   }
   // delete-insert: rows of main that share a primary key or a merge key with any staged row
