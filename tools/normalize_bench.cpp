@@ -5,8 +5,8 @@
 //   cdlt_normalize_bench parse THREADS FILE...
 //       the limit: simdjson parses every line and visits every value, nothing else
 //   cdlt_normalize_bench normalize THREADS null|parquet FILE...
-//       the relational normalizer alone; `null` drops the batches (the batches are built all the same),
-//       `parquet` writes them as normalize does
+//       the relational normalizer alone; `null` drops the batches (the batches are built all the
+//       same), `parquet` writes them as normalize does
 // Thread i takes files i, i + THREADS, ... (as normalize workers take the files of a package)
 // and reads them in chunks of about 1 MB. Prints one line: docs, rows, seconds, docs/s, MB/s of
 // JSON text and peak RSS.

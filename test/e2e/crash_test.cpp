@@ -21,19 +21,7 @@ class CrashProject {
  public:
   explicit CrashProject(const std::string& write_disposition = "append") {
     WriteText(tmp_ / "project/.dlt/config.toml",
-              "[pipeline]\n"
-              "pipeline_name = \"crash\"\n"
-              "destination = \"duckdb\"\n"
-              "dataset_name = \"ds\"\n"
-              "source = \"filesystem\"\n"
-              "pipelines_dir = \"" +
-                  PipelinesDir().string() +
-                  "\"\n"
-                  "progress = \"none\"\n"
-                  "[destination.duckdb]\n"
-                  "credentials = \"" +
-                  Db().string() +
-                  "\"\n"
+              DuckDbPipelineToml(tmp_.path(), "crash", "filesystem") +
                   "[data_writer]\n"
                   "file_max_items = 1000\n"
                   "[normalize.parquet_normalizer]\n"
@@ -102,11 +90,6 @@ class CrashProject {
  private:
   TempDir tmp_;
 };
-
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" +
-         r.err;
-}
 
 std::string ParamName(const std::string& point) {
   std::string name;

@@ -41,10 +41,6 @@ class IncrementalProject {
   PgTestDatabase pg_;
 };
 
-std::string Describe(const CommandResult& r) {
-  return fmt::format("exit {}\nstdout:\n{}\nstderr:\n{}", r.exit_code, r.out, r.err);
-}
-
 TEST(IncrementalE2E, BackfillInChunksLoadsTheNextChunkEachRunWithoutDuplicates) {
   // dlt's backfill example: family keyed by rfam_id, cursor `created` ascending, chunk size 1000,
   // one chunk per run. Each run re-reads the boundary row of the last one and drops it by hash.

@@ -67,24 +67,15 @@ void WriteZstd(const fs::path& path, const std::string& text) {
 class JsonProject {
  public:
   explicit JsonProject(const std::string& extra_toml = "", const std::string& table_toml = "") {
-    WriteText(dir_ / ".dlt/config.toml", fmt::format(R"([pipeline]
-pipeline_name = "gh"
-destination = "duckdb"
-dataset_name = "ds"
-source = "filesystem"
-pipelines_dir = "{0}/pipelines"
-progress = "none"
-
-[destination.duckdb]
-credentials = "{0}/out.duckdb"
-
-[sources.filesystem.issues]
+    WriteText(dir_ / ".dlt/config.toml",
+              DuckDbPipelineToml(dir_.path(), "gh", "filesystem") +
+                  fmt::format(R"([sources.filesystem.issues]
 bucket_url = "{0}/data/issues"
 file_glob = "*.jsonl*"
 {2}
 {1}
 )",
-                                                     dir_.path().string(), extra_toml, table_toml));
+                              dir_.path().string(), extra_toml, table_toml));
   }
   CommandResult Run(const std::map<std::string, std::string>& env = {}) const {
     return RunCli({"run"}, dir_.path(), env);
@@ -180,10 +171,17 @@ TEST(JsonlE2E, MalformedLineStopsNamingFileAndLineAndLoadsNothingOfThePackage) {
   EXPECT_NE(all.find((p.data() / "bad.jsonl").string()), std::string::npos) << all;
   EXPECT_NE(all.find("line 6"), std::string::npos) << all;
   EXPECT_NE(all.find("malformed JSON"), std::string::npos) << all;
-  // Nothing of the package reached the destination.
-  EXPECT_FALSE(fs::exists(p.db()) &&
-               p.Scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = "
-                        "'issues'") != "0");
+  // Nothing of the package reached the destination: no table of it (root or nested), no load
+  // recorded. The run opens the destination before it extracts (a bad destination fails before
+  // any work), so the file is there to look into; _dlt_loads need not exist yet.
+  ASSERT_TRUE(fs::exists(p.db()));
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE "
+                     "'issues%'"),
+            "0");
+  if (p.Scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ds' AND "
+               "table_name = '_dlt_loads'") != "0") {
+    EXPECT_EQ(p.Scalar("SELECT count(*) FROM ds._dlt_loads"), "0");
+  }
 }
 
 TEST(JsonlE2E, RejectModeLoadsGoodLinesAndWritesBadOnesToTheRejectsFile) {
@@ -292,6 +290,29 @@ TEST(JsonlE2E, FrozenColumnsStopTheRunNamingTableColumnAndType) {
   EXPECT_NE(all.find("surprise"), std::string::npos) << all;
   EXPECT_NE(all.find("freeze"), std::string::npos) << all;
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM ds.issues"), "1");
+}
+
+TEST(JsonlE2E, InsertOnlyKeepsFirstDocumentsAndTheirNestedRows) {
+  JsonProject p("", R"(write_disposition = { disposition = "merge", strategy = "insert-only" }
+primary_key = ["id"]
+)");
+  WriteText(p.data() / "d.jsonl", IssuesJsonl(0, 6));
+  auto first = p.Run();
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  // Issue 3 again with other labels (ignored: its key exists), issue 7 new.
+  nlohmann::ordered_json three = Issue(3);
+  three["labels"] = nlohmann::ordered_json::array({{{"id", 1}, {"name", "ignored"}}});
+  WriteText(p.data() / "d.jsonl", three.dump() + "\n" + Issue(7).dump() + "\n");
+  auto r = p.Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(p.Scalar("SELECT count(*) || '/' || count(DISTINCT id) FROM ds.issues"), "7/7");
+  EXPECT_EQ(p.Scalar("SELECT string_agg(l.name, ',' ORDER BY l._dlt_list_idx) FROM "
+                     "ds.issues__labels l JOIN ds.issues i ON l._dlt_root_id = i._dlt_id WHERE "
+                     "i.id = 3"),
+            "label-0,label-1,label-2");
+  int expected = 0;
+  for (int i : {0, 1, 2, 3, 4, 5, 7}) expected += i % 4;
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM ds.issues__labels"), std::to_string(expected));
 }
 
 TEST(JsonlE2E, UpsertUpdatesNestedRowsByIdAndHardDeleteRemovesThem) {

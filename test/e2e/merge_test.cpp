@@ -259,16 +259,8 @@ class CliProject {
  public:
   explicit CliProject(const std::string& write_disposition, const std::string& extra = "") {
     WriteText(tmp_ / "project/.dlt/config.toml",
-              fmt::format(R"([pipeline]
-pipeline_name = "mergecli"
-destination = "duckdb"
-dataset_name = "ds"
-source = "filesystem"
-pipelines_dir = "{0}/pipelines"
-progress = "none"
-[destination.duckdb]
-credentials = "{0}/out.duckdb"
-[load]
+              DuckDbPipelineToml(tmp_.path(), "mergecli", "filesystem") +
+                  fmt::format(R"([load]
 workers = 2
 [data_writer]
 file_max_items = 3
@@ -279,7 +271,7 @@ primary_key = "id"
 write_disposition = {1}
 {2}
 )",
-                          tmp_.path().string(), write_disposition, extra));
+                              tmp_.path().string(), write_disposition, extra));
   }
   void WriteCsv(const std::vector<std::pair<int, std::string>>& rows) const {
     std::string csv = "id,name\n";
@@ -297,10 +289,6 @@ write_disposition = {1}
  private:
   TempDir tmp_;
 };
-
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n" + r.out + "\n" + r.err;
-}
 
 TEST(MergeE2E, TomlTableSelectsTheStrategy) {
   CliProject p(R"({disposition = "merge", strategy = "upsert"})");

@@ -18,18 +18,8 @@ class Project {
   explicit Project(const std::string& extra_toml = "", const std::string& disposition = "append") {
     fs::create_directories(dir_ / "data" / "people");
     fs::create_directories(dir_ / "data" / "scores");
-    config_ = fmt::format(R"([pipeline]
-pipeline_name = "e2e"
-destination = "duckdb"
-dataset_name = "ds"
-source = "filesystem"
-pipelines_dir = "{0}/pipelines"
-progress = "none"
-
-[destination.duckdb]
-credentials = "{0}/out.duckdb"
-
-[sources.filesystem.people]
+    config_ = DuckDbPipelineToml(dir_.path(), "e2e", "filesystem") +
+              fmt::format(R"([sources.filesystem.people]
 bucket_url = "{0}/data/people"
 file_glob = "*.csv"
 write_disposition = "{1}"

@@ -47,10 +47,6 @@ class PgProject {
   PgTestDatabase pg_;
 };
 
-std::string Describe(const CommandResult& r) {
-  return fmt::format("exit {}\nstdout:\n{}\nstderr:\n{}", r.exit_code, r.out, r.err);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Type fidelity
 

@@ -16,10 +16,6 @@
 namespace cdlt::test {
 namespace {
 
-std::string Describe(const CommandResult& r) {
-  return fmt::format("exit {}\nstdout:\n{}\nstderr:\n{}", r.exit_code, r.out, r.err);
-}
-
 /// An incremental sql_database pipeline `prune` over table `log` (cursor `seq`).
 class PruneProject {
  public:
@@ -150,6 +146,9 @@ TEST(StatePruneE2E, BadKeepStateVersionsStopsBeforeAnyWork) {
   CommandResult r = p.Run();
   EXPECT_EQ(r.exit_code, 2) << Describe(r);
   EXPECT_NE(r.err.find("load.keep_state_versions"), std::string::npos) << r.err;
+  // No work done: the destination was not opened and no extract committed a state.
+  EXPECT_FALSE(fs::exists(p.dir() / "out.duckdb"));
+  EXPECT_FALSE(fs::exists(p.dir() / "pipelines/prune/state.json"));
 }
 
 TEST(DuckDbDestinationSettingsE2E, MemoryLimitAndThreadsLoadAndABadLimitIsNamed) {

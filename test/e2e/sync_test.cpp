@@ -25,9 +25,14 @@ table_names = ["log"]
 [sources.sql_database.log]
 incremental = { cursor_path = "seq" }
 )");
-    pg_.Exec(
-        "CREATE TABLE log (seq int PRIMARY KEY, msg text);"
-        "INSERT INTO log SELECT i, 'line ' || i FROM generate_series(1, 100) i;");
+    pg_.Exec("CREATE TABLE log (seq int PRIMARY KEY, msg text);");
+    AddRows(1, 100);
+  }
+
+  /// Adds rows seq = first..last to the source table.
+  void AddRows(int first, int last) const {
+    pg_.Exec(fmt::format("INSERT INTO log SELECT i, 'line ' || i FROM generate_series({}, {}) i;",
+                         first, last));
   }
 
   CommandResult Run(const std::map<std::string, std::string>& env = {}) const {
@@ -42,9 +47,10 @@ incremental = { cursor_path = "seq" }
     return RunCli({"pipeline", "--pipelines-dir", (dir_ / "pipelines").string(), "syn", "info"},
                   dir_.path());
   }
-  const PgTestDatabase& pg() const { return pg_; }
-  std::string Duck(const std::string& sql) const {
-    return QueryDuckScalar(dir_ / "out.duckdb", sql);
+  /// "rows/distinct keys" of the destination table: equal when no row was loaded twice.
+  std::string LoadedRows() const {
+    return QueryDuckScalar(dir_ / "out.duckdb",
+                           "SELECT count(*) || '/' || count(DISTINCT seq) FROM src.log");
   }
   fs::path WorkingDir() const { return dir_ / "pipelines/syn"; }
   nlohmann::json LocalState() const {
@@ -59,10 +65,6 @@ incremental = { cursor_path = "seq" }
   TempDir dir_;
   PgTestDatabase pg_;
 };
-
-std::string Describe(const CommandResult& r) {
-  return fmt::format("exit {}\nstdout:\n{}\nstderr:\n{}", r.exit_code, r.out, r.err);
-}
 
 TEST(PipelineSync, RestoresStateAndSchemaIntoAFreshFolder) {
   SyncProject p;
@@ -82,10 +84,10 @@ TEST(PipelineSync, RestoresStateAndSchemaIntoAFreshFolder) {
   EXPECT_TRUE(fs::exists(p.WorkingDir() / "schemas/sql_database.schema.json"));
 
   // The next run goes on from the restored cursor: only the new rows, none twice.
-  p.pg().Exec("INSERT INTO log SELECT i, 'line ' || i FROM generate_series(101, 120) i;");
+  p.AddRows(101, 120);
   CommandResult r = p.Run();
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  EXPECT_EQ(p.Duck("SELECT count(*) || '/' || count(DISTINCT seq) FROM src.log"), "120/120");
+  EXPECT_EQ(p.LoadedRows(), "120/120");
 }
 
 TEST(PipelineSync, ReplacesAStaleLocalState) {
@@ -100,16 +102,16 @@ TEST(PipelineSync, ReplacesAStaleLocalState) {
   ASSERT_EQ(sync.exit_code, 0) << Describe(sync);
   EXPECT_EQ(p.LastValue(), 100);
 
-  p.pg().Exec("INSERT INTO log VALUES (101, 'new');");
+  p.AddRows(101, 101);
   CommandResult r = p.Run();
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  EXPECT_EQ(p.Duck("SELECT count(*) || '/' || count(DISTINCT seq) FROM src.log"), "101/101");
+  EXPECT_EQ(p.LoadedRows(), "101/101");
 }
 
 TEST(PipelineSync, RefusesWithPendingPackagesUnlessToldToDropThem) {
   SyncProject p;
   ASSERT_EQ(p.Run().exit_code, 0);
-  p.pg().Exec("INSERT INTO log SELECT i, 'line ' || i FROM generate_series(101, 150) i;");
+  p.AddRows(101, 150);
   // The run extracts rows 101..150 (its package holds the state with cursor 150) and dies before
   // loading them.
   CommandResult killed = p.Run({{"CDLT_FAULT_POINT", "normalize.before_commit"}});
@@ -135,7 +137,7 @@ TEST(PipelineSync, RefusesWithPendingPackagesUnlessToldToDropThem) {
   CommandResult r = p.Run();
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(r.out.find("Note: finishing"), std::string::npos) << Describe(r);
-  EXPECT_EQ(p.Duck("SELECT count(*) || '/' || count(DISTINCT seq) FROM src.log"), "150/150");
+  EXPECT_EQ(p.LoadedRows(), "150/150");
   EXPECT_EQ(p.LastValue(), 150);
 }
 

@@ -108,20 +108,8 @@ std::vector<std::string> PgTestDatabase::Query(const std::string& sql) const {
 
 void WriteSqlDatabaseProject(const std::filesystem::path& dir, const std::string& pipeline_name,
                              const std::string& credentials_url, const std::string& extra_toml) {
-  WriteText(dir / ".dlt/config.toml", fmt::format(R"([pipeline]
-pipeline_name = "{1}"
-destination = "duckdb"
-dataset_name = "src"
-source = "sql_database"
-pipelines_dir = "{0}/pipelines"
-progress = "none"
-
-[destination.duckdb]
-credentials = "{0}/out.duckdb"
-
-{2}
-)",
-                                                  dir.string(), pipeline_name, extra_toml));
+  WriteText(dir / ".dlt/config.toml",
+            DuckDbPipelineToml(dir, pipeline_name, "sql_database", "src") + extra_toml + "\n");
   WriteText(dir / ".dlt/secrets.toml",
             fmt::format("[sources.sql_database]\ncredentials = \"{}\"\n", credentials_url));
 }

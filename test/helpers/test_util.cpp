@@ -1,5 +1,6 @@
 #include "helpers/test_util.hpp"
 
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,23 @@ void WriteText(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);
   out << text;
+}
+
+std::string DuckDbPipelineToml(const fs::path& dir, std::string_view pipeline_name,
+                               std::string_view source, std::string_view dataset) {
+  return fmt::format(R"([pipeline]
+pipeline_name = "{1}"
+destination = "duckdb"
+dataset_name = "{2}"
+source = "{3}"
+pipelines_dir = "{0}/pipelines"
+progress = "none"
+
+[destination.duckdb]
+credentials = "{0}/out.duckdb"
+
+)",
+                     dir.string(), pipeline_name, dataset, source);
 }
 
 namespace {
@@ -70,6 +88,10 @@ CommandResult RunCli(const std::vector<std::string>& args, const fs::path& cwd,
   fs::remove(out_file);
   fs::remove(err_file);
   return r;
+}
+
+std::string Describe(const CommandResult& r) {
+  return fmt::format("exit {}\n--- stdout:\n{}\n--- stderr:\n{}", r.exit_code, r.out, r.err);
 }
 
 std::vector<std::string> QueryDuck(const fs::path& database, const std::string& sql) {

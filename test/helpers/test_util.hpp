@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -30,6 +31,12 @@ class TempDir {
 
 void WriteText(const fs::path& path, const std::string& text);
 
+/// The `[pipeline]` and `[destination.duckdb]` sections of a project's .dlt/config.toml for a
+/// pipeline into a DuckDB file: pipelines_dir is `dir`/pipelines, the database `dir`/out.duckdb,
+/// progress output off. Callers append their source's sections.
+std::string DuckDbPipelineToml(const fs::path& dir, std::string_view pipeline_name,
+                               std::string_view source, std::string_view dataset = "ds");
+
 /// Result of running the cdlt CLI.
 struct CommandResult {
   int exit_code = -1;
@@ -40,6 +47,9 @@ struct CommandResult {
 /// Run the built `cdlt` binary with `args` in `cwd`, with extra environment variables.
 CommandResult RunCli(const std::vector<std::string>& args, const fs::path& cwd,
                      const std::map<std::string, std::string>& env = {});
+
+/// Exit code, stdout and stderr of a CLI run, for failure messages.
+std::string Describe(const CommandResult& r);
 
 /// Run a query against a DuckDB file and return its rows as text ("NULL" for NULL), columns
 /// joined by '|'.

@@ -1,7 +1,10 @@
 #include "io/text_stream.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
+
+#include <algorithm>
 
 #include "helpers/test_util.hpp"
 #include "io/file.hpp"
@@ -19,17 +22,34 @@ std::string Lines(int n, size_t width) {
   return out;
 }
 
-/// Reads the file back in chunks and checks every chunk holds whole lines and the line numbers.
-std::string ReadAll(const fs::path& path, size_t chunk) {
-  io::LineChunkReader reader(path, chunk);
+/// Reads `reader` to the end and checks every chunk holds whole lines (only the last one may end
+/// without a newline) and starts at the right line number.
+std::string ReadAll(io::LineChunkReader& reader) {
   std::string all;
   int64_t expected_line = 1;
+  bool previous_ended_a_line = true;
   for (std::string_view c = reader.Next(); !c.empty(); c = reader.Next()) {
+    EXPECT_TRUE(previous_ended_a_line)
+        << "a chunk before line " << expected_line << " ended inside a line";
     EXPECT_EQ(reader.first_line(), expected_line);
     expected_line += static_cast<int64_t>(std::count(c.begin(), c.end(), '\n'));
+    previous_ended_a_line = c.back() == '\n';
     all += c;
   }
   return all;
+}
+
+std::string ReadAll(const fs::path& path, size_t chunk) {
+  io::LineChunkReader reader(path, chunk);
+  return ReadAll(reader);
+}
+
+void WriteGzip(const fs::path& path, const std::string& text) {
+  gzFile g = gzopen(path.c_str(), "wb");
+  ASSERT_NE(g, nullptr) << path;
+  ASSERT_EQ(gzwrite(g, text.data(), static_cast<unsigned>(text.size())),
+            static_cast<int>(text.size()));
+  ASSERT_EQ(gzclose(g), Z_OK);
 }
 
 TEST(TextStream, PlainGzipAndZstdReadBackInWholeLines) {
@@ -41,20 +61,12 @@ TEST(TextStream, PlainGzipAndZstdReadBackInWholeLines) {
     for (size_t i = 0; i < text.size(); i += 999) w.Write(std::string_view(text).substr(i, 999));
     EXPECT_LT(w.Close(), static_cast<int64_t>(text.size()));
   }
-  gzFile g = gzopen((dir / "g.jsonl.gz").c_str(), "wb");
-  gzwrite(g, text.data(), static_cast<unsigned>(text.size()));
-  gzclose(g);
+  WriteGzip(dir / "g.jsonl.gz", text);
   for (const char* name : {"plain.jsonl", "z.jsonl.zst", "g.jsonl.gz"}) {
     for (size_t chunk : {size_t{64}, size_t{1000}, size_t{1} << 20}) {
+      SCOPED_TRACE(fmt::format("{} chunk {}", name, chunk));
       io::LineChunkReader reader(dir / name, chunk);
-      std::string all;
-      int64_t line = 1;
-      for (std::string_view c = reader.Next(); !c.empty(); c = reader.Next()) {
-        EXPECT_EQ(reader.first_line(), line) << name;
-        line += static_cast<int64_t>(std::count(c.begin(), c.end(), '\n'));
-        all += c;
-      }
-      EXPECT_EQ(all, text) << name << " chunk " << chunk;
+      EXPECT_EQ(ReadAll(reader), text);
       EXPECT_EQ(reader.bytes_read(), static_cast<int64_t>(text.size()));
     }
   }
@@ -70,6 +82,10 @@ TEST(TextStream, ALineLongerThanTheChunkIsReturnedWhole) {
   c = reader.Next();
   EXPECT_EQ(c.substr(0, long_line.size() + 1), long_line + "\n");
   EXPECT_EQ(reader.first_line(), 2);
+  // The line after it follows, in this chunk or the next ones.
+  std::string rest(c.substr(std::min(c.size(), long_line.size() + 1)));
+  for (c = reader.Next(); !c.empty(); c = reader.Next()) rest += c;
+  EXPECT_EQ(rest, "end\n");
 }
 
 TEST(TextStream, TruncatedOrCorruptCompressedFilesFailNamingTheFile) {
@@ -83,9 +99,7 @@ TEST(TextStream, TruncatedOrCorruptCompressedFilesFailNamingTheFile) {
   std::string bytes = io::ReadFile(dir / "t.zst");
   WriteText(dir / "cut.zst", bytes.substr(0, bytes.size() / 2));
   EXPECT_CDLT_ERROR(ReadAll(dir / "cut.zst", 4096), ErrorKind::kIo, "cut.zst");
-  gzFile g = gzopen((dir / "t.gz").c_str(), "wb");
-  gzwrite(g, text.data(), static_cast<unsigned>(text.size()));
-  gzclose(g);
+  WriteGzip(dir / "t.gz", text);
   std::string gz = io::ReadFile(dir / "t.gz");
   WriteText(dir / "cut.gz", gz.substr(0, gz.size() / 2));
   EXPECT_CDLT_ERROR(ReadAll(dir / "cut.gz", 4096), ErrorKind::kIo, "truncated");

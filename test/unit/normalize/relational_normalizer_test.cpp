@@ -68,6 +68,33 @@ TEST(RelationalNormalizer, JsonlFirstLineOffsetIsReported) {
   EXPECT_CDLT_ERROR(n.FeedJsonl("{\"a\": 1}\n[1, 2,]\n", 41), ErrorKind::kSource, "line 42:");
 }
 
+TEST(RelationalNormalizer, BadLinesGoToTheCallbackAndTheRestLoads) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  std::vector<std::pair<int64_t, std::string>> bad;
+  BadLineFn on_bad = [&](int64_t line, std::string_view text, const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSource);
+    bad.emplace_back(line, std::string(text));
+  };
+  n.FeedJsonl("{\"a\": 1}\nnot json\n{\"a\": \"\xff\"}\n{\"a\": 2, \"b\": true}\n", 10, on_bad);
+  n.Flush();
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_EQ(bad[0], (std::pair<int64_t, std::string>{11, "not json"}));
+  EXPECT_EQ(bad[1].first, 12);
+  EXPECT_EQ(sink.Rows("t"), 2u);
+  EXPECT_EQ(ColumnNames(n.schema(), "t"),
+            (std::vector<std::string>{"a", "_dlt_load_id", "_dlt_id", "b"}));
+  // A schema error is not a bad line: it still throws.
+  NormalizerOptions options = Options();
+  RootTableSpec root = Root("t");
+  root.schema_contract =
+      SchemaContract{ContractMode::kFreeze, ContractMode::kFreeze, ContractMode::kFreeze};
+  RelationalNormalizer strict(n.schema(), root, options, sink.fn());
+  EXPECT_CDLT_ERROR(strict.FeedJsonl("{\"a\": 3, \"new\": 1}\n", 1, on_bad),
+                    ErrorKind::kSchemaContract, "new");
+  EXPECT_EQ(bad.size(), 2u);
+}
+
 TEST(RelationalNormalizer, InvalidUtf8IsAnError) {
   Sink sink;
   RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
