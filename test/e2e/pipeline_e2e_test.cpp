@@ -1,6 +1,9 @@
 // End-to-end: the CLI and the C++ API against real CSV/Parquet files and a real DuckDB file.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -135,6 +138,29 @@ TEST(PipelineE2E, DltLoadsGetsOneRowPerRunAndAppendTwiceIsTwoCopies) {
                             "SELECT count(*) FROM ds._dlt_loads l JOIN "
                             "ds._dlt_version v ON l.schema_version_hash = v.version_hash"),
             "2");
+}
+
+TEST(PipelineE2E, ASecondRunOfTheSamePipelineFailsClearlyWhileTheFirstHoldsTheLock) {
+  Project p;
+  p.WritePeople(10);
+  ASSERT_EQ(p.Run().exit_code, 0);
+  // Hold the pipeline folder's lock as a running `cdlt run` does.
+  fs::path lock = p.pipelines() / "e2e" / ".lock";
+  ASSERT_TRUE(fs::exists(lock));
+  int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  p.WritePeople(5, 100);
+  CommandResult r = p.Run();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("pipeline e2e is being run by another process"), std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) FROM ds.people"), "10");
+  ::close(fd);
+  // Released: the next run loads what the refused one would have.
+  r = p.Run();
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(QueryDuckScalar(p.db(), "SELECT count(*) FROM ds.people"), "15");
 }
 
 TEST(PipelineE2E, ReplaceTwiceIsOneCopy) {

@@ -128,6 +128,12 @@ class TableReader {
       conditions.push_back(fmt::format("{} {} {}", column, spec.range_end_closed ? le : lt,
                                        literal(*spec.end_value)));
     }
+    db::PgConnection conn(credentials_);
+    if (options_.upper_bound == UpperBound::kSnapshot) {
+      // Asked before the COPY takes its snapshot: a transaction open at that snapshot was either
+      // open now (and bounds us) or starts later (after the clock read here).
+      conditions.push_back(fmt::format("{} < {}", column, SnapshotUpperBound(conn, *cursor)));
+    }
     std::string where;
     for (const auto& c : conditions) where += (where.empty() ? "" : " AND ") + c;
     using Missing = pipeline::IncrementalSpec::OnMissing;
@@ -139,7 +145,6 @@ class TableReader {
     std::string order;
     if (spec.row_order)
       order = fmt::format("{} {}", column, *spec.row_order == "asc" ? "ASC" : "DESC");
-    db::PgConnection conn(credentials_);
     pipeline::IncrementalEmitter filtering(emitter, filter);
     std::optional<int64_t> rows;
     if (limit) rows = *limit * options_.chunk_size;
@@ -148,6 +153,62 @@ class TableReader {
     log::Info("{}: incremental on {} from {} read {} rows, kept {}", where_, spec.cursor_path,
               filter.start_value() ? filter.start_value()->dump() : "the beginning",
               filter.rows_seen(), filter.rows_kept());
+  }
+
+  /// upper_bound = "snapshot": the SQL expression of the bound in the cursor's type, the earlier
+  /// of the clock and the start of the oldest transaction open in this database. Rows stamped by
+  /// the database clock (now(), a trigger) in a transaction that commits after our read carry a
+  /// value at or above its start, so they stay above the bound and the next run (cursor >= the
+  /// last value read) reads them.
+  std::string SnapshotUpperBound(db::PgConnection& conn, const PgColumnInfo& cursor) {
+    const std::string& type = cursor.base_type;
+    const std::string key =
+        fmt::format("config key sources.sql_database.{}.upper_bound", info_.name);
+    if (type != "timestamptz" && type != "timestamp" && type != "date") {
+      Throw(ErrorKind::kConfig,
+            "{}: upper_bound = \"snapshot\" needs a timestamp or date cursor set by the "
+            "database clock, but {} of {} is {}",
+            key, cursor.name, where_, cursor.declared);
+    }
+    if (options_.incremental->use_min) {
+      Throw(ErrorKind::kConfig,
+            "{}: upper_bound = \"snapshot\" bounds a cursor that grows; it does not apply with "
+            "last_value_func = \"min\" ({})",
+            key, where_);
+    }
+    db::PgRows r = conn.Query(
+        "WITH others AS (SELECT xact_start, query FROM pg_stat_activity WHERE datname = "
+        "current_database() AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM "
+        "'autovacuum "
+        "worker'), "
+        "oldest AS (SELECT min(xact_start) AS t FROM others) "
+        "SELECT pg_is_in_recovery(), LEAST(clock_timestamp(), oldest.t)::text, "
+        "oldest.t IS NOT NULL AND oldest.t < clock_timestamp(), "
+        "(SELECT count(*) FROM others WHERE query = '<insufficient privilege>') FROM oldest",
+        {}, fmt::format("finding the upper bound of {}", where_));
+    const auto& row = r.rows.at(0);
+    if (*row[0] == "t") {
+      Throw(ErrorKind::kConfig,
+            "{}: upper_bound = \"snapshot\" reads the open transactions of the primary, but {} "
+            "is a standby; read {} from the primary or drop the key",
+            key, credentials_.Describe(), info_.name);
+    }
+    if (*row[3] != "0") {
+      Throw(ErrorKind::kSource,
+            "{}: upper_bound = \"snapshot\" must see every session's transaction start, but the "
+            "user of {} cannot see {} session(s) in pg_stat_activity (GRANT pg_read_all_stats TO "
+            "that user, or drop the key)",
+            key, credentials_.Describe(), *row[3]);
+    }
+    const std::string& bound = *row[1];
+    log::Info(
+        "{}: reading {} below {} ({})", where_, cursor.name, bound,
+        *row[2] == "t" ? "the start of the oldest open transaction" : "no other transaction open");
+    std::string ts = db::PgQuoteLiteral(bound) + "::timestamptz";
+    if (type == "timestamptz") return ts;
+    std::string local =
+        fmt::format("({} AT TIME ZONE {})", ts, db::PgQuoteLiteral(options_.upper_bound_time_zone));
+    return type == "date" ? local + "::date" : local;
   }
 
   std::vector<PgColumnPlan> Plan(const ResourceHints* hints) {
@@ -418,6 +479,10 @@ TableOptions ReadTableOptions(const config::Config& config,
       config, sections, "snapshot",
       {{"per_table", SnapshotMode::kPerTable}, {"per_chunk", SnapshotMode::kPerChunk}},
       SnapshotMode::kPerTable);
+  t.upper_bound = ParseChoice<UpperBound>(
+      config, sections, "upper_bound",
+      {{"none", UpperBound::kNone}, {"snapshot", UpperBound::kSnapshot}}, UpperBound::kNone);
+  t.upper_bound_time_zone = config.GetString(sections, "upper_bound_time_zone").value_or("UTC");
   t.split = config.GetBool(sections, "parallel_ranges").value_or(true);
   t.min_split_rows =
       config.GetIntInRange(sections, "min_split_rows", 0, std::numeric_limits<int64_t>::max());

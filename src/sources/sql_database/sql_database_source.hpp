@@ -31,6 +31,14 @@ enum class SnapshotMode {
   kPerChunk,  ///< every range in its own short transaction (no long-lived snapshot)
 };
 
+/// Where an incremental read stops (cdlt's addition to dlt's incremental).
+enum class UpperBound {
+  kNone,  ///< dlt's behaviour: every row committed when the read starts
+  /// Below the start of the oldest transaction still open when the read starts: rows those
+  /// transactions commit later (with cursor values from the database clock) are read next run.
+  kSnapshot,
+};
+
 struct TableOptions {
   int64_t chunk_size = kDefaultChunkSize;
   std::vector<std::string> included_columns;  ///< empty = all
@@ -44,6 +52,11 @@ struct TableOptions {
   /// engine; its state lives in the resource state. An incremental table is read by one
   /// connection.
   std::optional<pipeline::IncrementalSpec> incremental;
+  /// `upper_bound`: "none" (default) or "snapshot"; timestamp/date cursors only.
+  UpperBound upper_bound = UpperBound::kNone;
+  /// `upper_bound_time_zone`: the zone a `timestamp` (without time zone) or `date` cursor is
+  /// written in, used to express the bound in the cursor's terms.
+  std::string upper_bound_time_zone = "UTC";
 };
 
 struct SqlDatabaseOptions {
@@ -81,7 +94,7 @@ Source MakeSqlDatabaseSource(const SqlDatabaseOptions& options);
 /// Build the source from `sources.sql_database.*` config (dlt's keys: credentials, schema,
 /// table_names, include_views, chunk_size, reflection_level, backend, plus per-table sections with
 /// chunk_size, included_columns, excluded_columns, add_limit and the resource hints; cdlt adds
-/// snapshot, pool_size and connect_timeout).
+/// snapshot, pool_size, connect_timeout, upper_bound and upper_bound_time_zone).
 Source MakeSqlDatabaseSource(const config::Config& config);
 
 }  // namespace cdlt::sources::sql_database
