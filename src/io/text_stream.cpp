@@ -51,25 +51,17 @@ class LineChunkReader::Decoder {
     if (file_ != nullptr) std::fclose(file_);
   }
 
-  /// Appends at most `max` bytes to `out`; returns the number appended (0 only at the end).
-  size_t Read(std::string& out, size_t max) {
-    size_t old = out.size();
-    out.resize(old + max);
-    char* dst = out.data() + old;
-    size_t got = 0;
+  /// Writes at most `max` bytes to `dst`; returns the number written (0 only at the end).
+  size_t Read(char* dst, size_t max) {
     switch (compression_) {
       case Compression::kNone:
-        got = ReadPlain(dst, max);
-        break;
+        return ReadPlain(dst, max);
       case Compression::kGzip:
-        got = ReadGzip(dst, max);
-        break;
+        return ReadGzip(dst, max);
       case Compression::kZstd:
-        got = ReadZstd(dst, max);
-        break;
+        return ReadZstd(dst, max);
     }
-    out.resize(old + got);
-    return got;
+    return 0;
   }
 
  private:
@@ -173,32 +165,49 @@ LineChunkReader::~LineChunkReader() = default;
 
 bool LineChunkReader::Fill(size_t max) {
   if (eof_) return false;
-  if (decoder_->Read(buffer_, max) == 0) eof_ = true;
+  // The buffer only grows (to about one chunk plus a partial line), so reading into it costs no
+  // zero-filling once it has its size.
+  if (buffer_.size() < end_ + max) buffer_.resize(end_ + max);
+  size_t got = decoder_->Read(buffer_.data() + end_, max);
+  end_ += got;
+  if (got == 0) eof_ = true;
   return !eof_;
 }
 
 std::string_view LineChunkReader::Next() {
   // Drop what the last call returned, keeping the partial line after it.
-  buffer_.erase(0, start_);
-  start_ = 0;
-  if (buffer_.size() < chunk_bytes_) Fill(chunk_bytes_ - buffer_.size());
+  if (start_ > 0) {
+    std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+    end_ -= start_;
+    start_ = 0;
+  }
+  if (end_ < chunk_bytes_) Fill(chunk_bytes_ - end_);
   size_t searched = 0;
   size_t cut = std::string::npos;
   for (;;) {
-    size_t nl = buffer_.rfind('\n');
-    if (nl != std::string::npos && nl >= searched) {
-      cut = nl + 1;
+    const void* nl =
+        end_ > searched ? memrchr(buffer_.data() + searched, '\n', end_ - searched) : nullptr;
+    if (nl != nullptr) {
+      cut = static_cast<size_t>(static_cast<const char*>(nl) - buffer_.data()) + 1;
       break;
     }
-    searched = buffer_.size();
+    searched = end_;
     // One line longer than the chunk: read on until it ends.
     if (!Fill(chunk_bytes_)) break;
   }
-  if (cut == std::string::npos) cut = buffer_.size();  // the last line has no '\n'
+  if (cut == std::string::npos) cut = end_;  // the last line has no '\n'
   std::string_view chunk(buffer_.data(), cut);
   start_ = cut;
   first_line_ = next_line_;
-  next_line_ += static_cast<int64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+  // memchr from line end to line end: lines are long, so this beats a byte-wise count.
+  int64_t lines = 0;
+  for (const char *p = chunk.data(), *stop = chunk.data() + chunk.size();;) {
+    p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(stop - p)));
+    if (p == nullptr) break;
+    ++lines;
+    ++p;
+  }
+  next_line_ += lines;
   if (!chunk.empty() && chunk.back() != '\n') ++next_line_;
   bytes_read_ += static_cast<int64_t>(chunk.size());
   return chunk;

@@ -37,14 +37,16 @@ class LineChunkReader {
 
  private:
   class Decoder;
-  /// Appends up to `max` decompressed bytes to buffer_; returns false at the end of the file.
+  /// Reads up to `max` decompressed bytes into buffer_ at end_; returns false at the end of the
+  /// file.
   bool Fill(size_t max);
 
   fs::path path_;
   size_t chunk_bytes_;
   std::unique_ptr<Decoder> decoder_;
-  std::string buffer_;  // [start_, end) holds text not yet returned
+  std::string buffer_;  // [start_, end_) holds text not yet returned; the rest is spare room
   size_t start_ = 0;
+  size_t end_ = 0;
   bool eof_ = false;
   int64_t first_line_ = 1;
   int64_t next_line_ = 1;

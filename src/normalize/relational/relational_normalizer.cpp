@@ -182,6 +182,44 @@ bool IsBigNumMarked(std::string_view text) {
          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// Characters of a 10-byte digest in base64 without padding (DltDigest, NestedRowId).
+constexpr size_t kDigestChars = 14;
+
+// Base64 (standard alphabet) of 10 bytes with the trailing "==" left off: what DltDigest makes.
+void EncodeDigest(const unsigned char (&bytes)[10], char (&out)[kDigestChars]) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < 9; i += 3) {
+    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    out[o++] = kAlphabet[(v >> 18) & 63];
+    out[o++] = kAlphabet[(v >> 12) & 63];
+    out[o++] = kAlphabet[(v >> 6) & 63];
+    out[o++] = kAlphabet[v & 63];
+  }
+  uint32_t v = uint32_t{bytes[9]} << 16;
+  out[o++] = kAlphabet[(v >> 18) & 63];
+  out[o++] = kAlphabet[(v >> 12) & 63];
+}
+
+// a == b for the short keys of JSON objects, without a call to memcmp.
+inline bool SameKey(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  size_t n = a.size();
+  for (; n >= 8; n -= 8, x += 8, y += 8) {
+    uint64_t u, v;
+    std::memcpy(&u, x, 8);
+    std::memcpy(&v, y, 8);
+    if (u != v) return false;
+  }
+  for (; n > 0; --n, ++x, ++y) {
+    if (*x != *y) return false;
+  }
+  return true;
+}
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -279,15 +317,29 @@ ColumnType PhysicalFor(const schema::Column& column) {
 
 enum class CellKind : uint8_t { kI64, kF64, kI128, kI32, kStrPtr, kStrArena };
 
+// A staged value. Small and 8-byte aligned: cells are copied around a lot, and a 16-byte aligned
+// __int128 member made every copy a stall.
 struct Cell {
   uint32_t col = 0;
   CellKind kind = CellKind::kI64;
-  int64_t i64 = 0;
-  double f64 = 0;
-  __int128 i128 = 0;
-  const char* ptr = nullptr;
-  size_t off = 0;
-  size_t len = 0;
+  union {
+    int64_t i64 = 0;  // kI64, kI32; kI128: the low half
+    double f64;       // kF64
+    const char* ptr;  // kStrPtr
+    size_t off;       // kStrArena
+  };
+  int64_t hi = 0;  // kI128: the high half
+  size_t len = 0;  // kStrPtr, kStrArena
+
+  void SetI128(__int128 value) {
+    kind = CellKind::kI128;
+    i64 = static_cast<int64_t>(static_cast<uint64_t>(value));
+    hi = static_cast<int64_t>(value >> 64);
+  }
+  __int128 I128() const {
+    return static_cast<__int128>((static_cast<unsigned __int128>(static_cast<uint64_t>(hi)) << 64) |
+                                 static_cast<uint64_t>(i64));
+  }
 };
 
 struct ColState {
@@ -319,6 +371,11 @@ struct PathNode {
   uint64_t stamp = 0;  // the object being gathered that last used this node (duplicate keys)
 };
 
+// The dlt columns the normalizer writes.
+enum class DltCol : uint8_t { kId, kLoadId, kParentId, kListIdx, kRootId };
+constexpr std::array<std::string_view, 5> kDltColNames = {
+    "_dlt_id", "_dlt_load_id", "_dlt_parent_id", "_dlt_list_idx", "_dlt_root_id"};
+
 struct TableState {
   std::string name;
   std::vector<std::string> fragments;
@@ -328,9 +385,14 @@ struct TableState {
   std::vector<ColState> cols;
   NameMap col_index;
   std::vector<Column> buffer;
+  std::vector<size_t> char_bytes;  // scratch of Emit
   size_t buffered = 0;
   int64_t rows_total = 0;
   std::vector<PathNode> nodes;
+  std::array<int32_t, 5> dlt_nodes = {-1, -1, -1, -1, -1};  // by DltCol
+  uint64_t cols_version = 0;  // changes whenever a column is added or removed
+  uint64_t dlt_id_version = ~uint64_t{0};
+  int32_t dlt_id_col = -1;
 };
 
 struct Frame {
@@ -474,8 +536,10 @@ class RelationalNormalizer::Impl {
     RunItem(doc, line);
   }
 
-  void FeedDocument(std::string_view json, int64_t line) {
-    dom::element doc = Parse(json, line);
+  // `padded`: at least SIMDJSON_PADDING readable bytes follow `json`, so simdjson can parse it
+  // where it is instead of copying it to its own padded buffer.
+  void FeedDocument(std::string_view json, int64_t line, bool padded = false) {
+    dom::element doc = Parse(json, line, padded);
     ++stats_.documents;
     if (doc.type() == dom::element_type::ARRAY) {
       dom::array page = AsArray(doc);
@@ -496,11 +560,13 @@ class RelationalNormalizer::Impl {
       bool blank = std::all_of(content.begin(), content.end(),
                                [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
       if (!blank) {
+        // Every line but the last ones of `text` is followed by enough of it to serve as padding.
+        bool padded = text.size() - end >= simdjson::SIMDJSON_PADDING;
         if (on_bad_line == nullptr) {
-          FeedDocument(content, line);
+          FeedDocument(content, line, padded);
         } else {
           try {
-            FeedDocument(content, line);
+            FeedDocument(content, line, padded);
           } catch (const Error& e) {
             // kSource comes only from Parse, before any state changed: the line can be skipped.
             if (e.kind() != ErrorKind::kSource) throw;
@@ -751,6 +817,7 @@ class RelationalNormalizer::Impl {
     state.was_incomplete = was_incomplete;
     t.col_index[c.name] = static_cast<uint32_t>(t.cols.size());
     t.cols.push_back(std::move(state));
+    ++t.cols_version;
     Column column(t.cols.back().phys);
     column.Reserve(std::min<size_t>(options_.batch_rows, 1024));
     for (size_t i = 0; i < t.buffered; ++i) column.AppendNull();
@@ -760,8 +827,13 @@ class RelationalNormalizer::Impl {
   uint32_t Child(TableState& t, uint32_t node_id, std::string_view key) {
     {
       PathNode& node = t.nodes[node_id];
-      if (node.next < node.ordered.size() && node.ordered[node.next].first == key) {
+      if (node.next < node.ordered.size() && SameKey(node.ordered[node.next].first, key)) {
         return node.ordered[node.next++].second;
+      }
+      // Back to the first key: the next object of this node begins.
+      if (node.next != 0 && !node.ordered.empty() && SameKey(node.ordered[0].first, key)) {
+        node.next = 1;
+        return node.ordered[0].second;
       }
       auto it = node.children.find(key);
       if (it != node.children.end()) {
@@ -842,9 +914,9 @@ class RelationalNormalizer::Impl {
 
   // -- parsing --
 
-  dom::element Parse(std::string_view json, int64_t line) {
+  dom::element Parse(std::string_view json, int64_t line, bool padded = false) {
     bigint_markers_ = false;
-    auto result = parser_.parse(json.data(), json.size(), true);
+    auto result = parser_.parse(json.data(), json.size(), !padded);
     if (result.error() == simdjson::NUMBER_ERROR) {
       if (auto rewritten = RewriteBigNumbers(json)) {
         rewrite_ = std::move(*rewritten);
@@ -1052,7 +1124,7 @@ class RelationalNormalizer::Impl {
     TableState& t = *tables_[ti];
     ArenaRef row_id;
     bool has_id = false;
-    if (int32_t ci = LookupColumn(t, "_dlt_id"); ci >= 0) {
+    if (int32_t ci = DltIdColumn(t); ci >= 0) {
       const ColState& c = t.cols[static_cast<size_t>(ci)];
       if (c.stage_stamp == row_serial_) {
         const Cell& cell = cells_[c.cell_pos];
@@ -1066,22 +1138,23 @@ class RelationalNormalizer::Impl {
     }
     if (!has_id) {
       if (link == nullptr) {
-        row_id = ArenaPut(RootRowId(obj));
+        row_id = row_id_kind_ == RowIdKind::kRandom || obj == nullptr ? RandomRowId()
+                                                                      : ArenaPut(RootRowId(obj));
       } else {
-        row_id = ArenaPut(NestedRowId(ArenaGet(link->parent_id), t.name, link->idx));
+        row_id = NestedId(link->parent_id, t.name, link->idx);
       }
     }
     ArenaRef root_id = link == nullptr ? row_id : link->root_id;
-    if (link != nullptr && propagate_root_key_) SetDltText(ti, "_dlt_root_id", root_id);
-    if (link == nullptr) SetDltText(ti, "_dlt_load_id", ArenaPut(options_.load_id));
+    if (link != nullptr && propagate_root_key_) SetDltText(ti, DltCol::kRootId, root_id);
+    if (link == nullptr) SetDltText(ti, DltCol::kLoadId, ArenaPut(options_.load_id));
     if (link != nullptr) {
-      SetDltText(ti, "_dlt_parent_id", link->parent_id);
+      SetDltText(ti, DltCol::kParentId, link->parent_id);
       Value idx;
       idx.kind = VKind::kInt;
       idx.i = link->idx;
-      SetField(ti, Child(*tables_[ti], 0, "_dlt_list_idx"), idx, true);
+      SetField(ti, DltNode(*tables_[ti], DltCol::kListIdx), idx, true);
     }
-    SetDltText(ti, "_dlt_id", row_id);
+    SetDltText(ti, DltCol::kId, row_id);
     rows_[row_index].cell_end = cells_.size();
 
     // Nested rows, list by list, each element depth-first.
@@ -1160,27 +1233,63 @@ class RelationalNormalizer::Impl {
     return it == t.col_index.end() ? -1 : static_cast<int32_t>(it->second);
   }
 
-  void SetDltText(uint32_t ti, std::string_view column, ArenaRef value) {
+  // The node of a dlt column under the row (cached: nodes are never removed).
+  uint32_t DltNode(TableState& t, DltCol which) {
+    int32_t& node = t.dlt_nodes[static_cast<size_t>(which)];
+    if (node < 0)
+      node = static_cast<int32_t>(Child(t, 0, kDltColNames[static_cast<size_t>(which)]));
+    return static_cast<uint32_t>(node);
+  }
+
+  // The `_dlt_id` column of `t` or -1 (cached until the table's columns change).
+  int32_t DltIdColumn(TableState& t) {
+    if (t.dlt_id_version != t.cols_version) {
+      t.dlt_id_col = LookupColumn(t, "_dlt_id");
+      t.dlt_id_version = t.cols_version;
+    }
+    return t.dlt_id_col;
+  }
+
+  void SetDltText(uint32_t ti, DltCol column, ArenaRef value) {
     Value v;
     v.kind = VKind::kString;
     v.str = ArenaGet(value);
     // The arena may grow while the value is in use, so stage it by reference instead.
     dlt_text_ = value;
     dlt_text_active_ = true;
-    SetField(ti, Child(*tables_[ti], 0, column), v, true);
+    SetField(ti, DltNode(*tables_[ti], column), v, true);
     dlt_text_active_ = false;
   }
 
+  // The id of a root row made of random bytes, into the arena (as RootRowId would make it).
+  ArenaRef RandomRowId() {
+    unsigned char bytes[10];
+    uint64_t a = rng_(), b = rng_();
+    std::memcpy(bytes, &a, 8);
+    std::memcpy(bytes + 8, &b, 2);
+    char id[kDigestChars];
+    EncodeDigest(bytes, id);
+    return ArenaPut({id, kDigestChars});
+  }
+
+  // NestedRowId(parent_id, table, idx) into the arena, without allocating.
+  ArenaRef NestedId(ArenaRef parent_id, std::string_view table, int64_t idx) {
+    id_text_.assign(ArenaGet(parent_id));
+    id_text_.push_back('_');
+    id_text_.append(table);
+    id_text_.push_back('_');
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof(digits), idx).ptr;
+    id_text_.append(digits, end);
+    unsigned char bytes[10];
+    hasher_.Digest(id_text_, bytes, sizeof(bytes));
+    char id[kDigestChars];
+    EncodeDigest(bytes, id);
+    return ArenaPut({id, kDigestChars});
+  }
+
+  // The id of a root row made from its primary key or its content (merge strategies, §5.3).
   std::string RootRowId(const dom::element* obj) {
-    if (row_id_kind_ == RowIdKind::kRandom || obj == nullptr) {
-      std::string bytes(10, '\0');
-      uint64_t a = rng_(), b = rng_();
-      std::memcpy(bytes.data(), &a, 8);
-      std::memcpy(bytes.data() + 8, &b, 2);
-      std::string id = schema::Base64Encode(bytes);
-      while (!id.empty() && id.back() == '=') id.pop_back();
-      return id;
-    }
     std::string text;
     dom::object item = AsObject(*obj);
     if (row_id_kind_ == RowIdKind::kKeyHash) {
@@ -1242,7 +1351,6 @@ class RelationalNormalizer::Impl {
       return true;
     }
     int32_t ci = ColumnOf(t, node_id);
-    Cell cell;
     if (ci < 0) {
       const std::string name = t.nodes[node_id].name;
       bool contract_applies = !is_dlt && !t.is_dlt && !row_table_new_ &&
@@ -1262,15 +1370,18 @@ class RelationalNormalizer::Impl {
       t.nodes[node_id].column = ci;
     }
     ColState& c = t.cols[static_cast<size_t>(ci)];
-    if (Coerce(v, c, cell)) {
-      Stage(t, static_cast<uint32_t>(ci), cell);
+    // The value is converted straight into a new last cell (see StageLast); nothing below adds
+    // cells before it is staged or dropped.
+    cells_.emplace_back();
+    if (Coerce(v, c, cells_.back())) {
+      StageLast(t, static_cast<uint32_t>(ci));
       return true;
     }
     if (options_.widen_in_place) {
       if (auto to = Widening(c.type, v)) {
         Widen(t, static_cast<uint32_t>(ci), *to);
-        if (Coerce(v, t.cols[static_cast<size_t>(ci)], cell)) {
-          Stage(t, static_cast<uint32_t>(ci), cell);
+        if (Coerce(v, t.cols[static_cast<size_t>(ci)], cells_.back())) {
+          StageLast(t, static_cast<uint32_t>(ci));
           return true;
         }
       }
@@ -1298,8 +1409,10 @@ class RelationalNormalizer::Impl {
                                     DataTypeName(t.cols[static_cast<size_t>(ci)].type), vname),
                         "data_type");
             case ContractMode::kDiscardRow:
+              cells_.pop_back();
               return false;
             default:
+              cells_.pop_back();
               ++stats_.discarded_values;
               return true;
           }
@@ -1309,7 +1422,7 @@ class RelationalNormalizer::Impl {
       t.nodes[node_id].variants.emplace_back(py_type, vi);
     }
     ColState& variant = t.cols[static_cast<size_t>(vi)];
-    if (!Coerce(v, variant, cell)) {
+    if (!Coerce(v, variant, cells_.back())) {
       Throw(ErrorKind::kSchema,
             "cannot coerce a {} value into column {}.{} of type {} nor into its variant {} of "
             "type {}",
@@ -1317,7 +1430,7 @@ class RelationalNormalizer::Impl {
             DataTypeName(t.cols[static_cast<size_t>(ci)].type), variant.name,
             DataTypeName(variant.type));
     }
-    Stage(t, static_cast<uint32_t>(vi), cell);
+    StageLast(t, static_cast<uint32_t>(vi));
     return true;
   }
 
@@ -1459,6 +1572,7 @@ class RelationalNormalizer::Impl {
       }
       t.col_index.erase(c.name);
       t.cols.pop_back();
+      ++t.cols_version;
       t.buffer.pop_back();
     }
     for (PathNode& node : t.nodes) {
@@ -1508,16 +1622,19 @@ class RelationalNormalizer::Impl {
     }
   }
 
-  void Stage(TableState& t, uint32_t ci, Cell cell) {
-    cell.col = ci;
+  // Stage the last cell (just converted in place) as the value of column `ci` of the current row;
+  // a column given twice (duplicate keys) keeps the later value at the first one's place.
+  void StageLast(TableState& t, uint32_t ci) {
     ColState& c = t.cols[ci];
+    Cell& last = cells_.back();
+    last.col = ci;
     if (c.stage_stamp == row_serial_) {
-      cells_[c.cell_pos] = cell;
+      cells_[c.cell_pos] = last;
+      cells_.pop_back();
       return;
     }
     c.stage_stamp = row_serial_;
-    c.cell_pos = static_cast<uint32_t>(cells_.size());
-    cells_.push_back(cell);
+    c.cell_pos = static_cast<uint32_t>(cells_.size() - 1);
   }
 
   std::string_view CellString(const Cell& cell) const {
@@ -1677,8 +1794,7 @@ class RelationalNormalizer::Impl {
           value = TextToDecimal(PyFloatRepr(v.d), precision, scale);
         }
         if (!value) return false;
-        cell.kind = CellKind::kI128;
-        cell.i128 = *value;
+        cell.SetI128(*value);
         return true;
       }
       case DataType::kBinary: {
@@ -1740,7 +1856,7 @@ class RelationalNormalizer::Impl {
         column.AppendBool(cell.i64 != 0);
         break;
       case PhysicalType::kDecimal:
-        column.Append<__int128>(cell.kind == CellKind::kI64 ? __int128{cell.i64} : cell.i128);
+        column.Append<__int128>(cell.kind == CellKind::kI64 ? __int128{cell.i64} : cell.I128());
         break;
       case PhysicalType::kDate:
         column.Append<int32_t>(static_cast<int32_t>(cell.i64));
@@ -1761,12 +1877,27 @@ class RelationalNormalizer::Impl {
     fields.reserve(t.cols.size());
     for (const ColState& c : t.cols) fields.push_back({c.name, c.phys, c.nullable});
     Batch batch(std::move(fields));
+    bool full = t.buffered >= options_.batch_rows;
+    std::vector<size_t>& char_bytes = t.char_bytes;
+    char_bytes.assign(t.cols.size(), 0);
     for (size_t i = 0; i < t.cols.size(); ++i) {
+      const Column& column = t.buffer[i];
+      if (full && IsVarWidth(t.cols[i].phys.id) && column.size() > 0) {
+        std::string_view first = column.GetString(0);
+        std::string_view last = column.GetString(column.size() - 1);
+        char_bytes[i] = static_cast<size_t>(last.data() + last.size() - first.data());
+      }
       batch.column(i) = std::move(t.buffer[i]);
       t.buffer[i] = Column(t.cols[i].phys);
     }
     t.buffered = 0;
     sink_(t.name, std::move(batch));
+    if (!full) return;
+    // After a full batch the next one will most likely be as large: its buffers get their size
+    // at once (no growing and copying), and after the sink dropped the batch (its memory).
+    for (size_t i = 0; i < t.cols.size(); ++i) {
+      t.buffer[i].Reserve(options_.batch_rows, char_bytes[i] + char_bytes[i] / 8);
+    }
   }
 
  public:
@@ -1778,6 +1909,8 @@ class RelationalNormalizer::Impl {
   std::unique_ptr<schema::NamingConvention> naming_;
   dom::parser parser_;
   dom::parser aux_parser_;
+  schema::Shake128Hasher hasher_;
+  std::string id_text_;
   std::string rewrite_;
   bool bigint_markers_ = false;
 
