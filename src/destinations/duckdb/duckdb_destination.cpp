@@ -1,7 +1,13 @@
 #include "destinations/duckdb/duckdb_destination.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -137,30 +143,75 @@ std::string DefaultMemoryLimit(int threads) {
   return fmt::format("{}MB", std::max<int64_t>(256, 128 * std::max<int64_t>(n, 1)));
 }
 
+std::string DefaultInsertMemoryLimit(int threads) {
+  int64_t n = threads > 0 ? threads : static_cast<int64_t>(std::thread::hardware_concurrency());
+  return fmt::format("{}MB", std::max<int64_t>(64, 32 * std::max<int64_t>(n, 1)));
+}
+
+namespace {
+
+/// A memory size DuckDB accepts for memory_limit (or "none"), trimmed; else Error(kConfig) naming
+/// the key.
+std::string MemorySize(const config::Config& config, const std::string& key) {
+  const std::vector<std::string> sections = {"destination", "duckdb"};
+  std::string value = *config.GetString(sections, key);
+  auto found = config.Find(sections, key);
+  std::string origin =
+      found ? fmt::format(" ({} {})", found->origin.provider, found->origin.key) : std::string();
+  std::string original = value;
+  value.erase(0, value.find_first_not_of(" \t"));
+  value.erase(value.find_last_not_of(" \t") + 1);
+  if (value.empty() || !db::IsValidSetting("memory_limit", value)) {
+    throw Error(ErrorKind::kConfig,
+                fmt::format("config key destination.duckdb.{} = \"{}\"{}: not a memory size "
+                            "DuckDB accepts; expected a number with a unit, e.g. \"512MB\", "
+                            "\"2GB\" or \"1GiB\" (or \"none\" for DuckDB's default, 80% of RAM)",
+                            key, original, origin));
+  }
+  return value;
+}
+
+/// DuckDB's size text in bytes for comparisons ("none" = no limit).
+std::optional<double> SizeBytes(const std::string& value) {
+  if (value == "none" || value.empty()) return std::nullopt;
+  size_t pos = 0;
+  double number = std::stod(value, &pos);
+  std::string unit = value.substr(pos);
+  unit.erase(0, unit.find_first_not_of(' '));
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.size() > 1 && unit.back() == 'S') unit.pop_back();  // "megabytes"
+  static const std::vector<std::pair<std::string, double>> kUnits = {{"B", 1},
+                                                                     {"BYTE", 1},
+                                                                     {"KB", 1e3},
+                                                                     {"KILOBYTE", 1e3},
+                                                                     {"MB", 1e6},
+                                                                     {"MEGABYTE", 1e6},
+                                                                     {"GB", 1e9},
+                                                                     {"GIGABYTE", 1e9},
+                                                                     {"TB", 1e12},
+                                                                     {"TERABYTE", 1e12},
+                                                                     {"KIB", 1024.},
+                                                                     {"MIB", 1048576.},
+                                                                     {"GIB", 1073741824.},
+                                                                     {"TIB", 1099511627776.}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) return number * factor;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 db::DuckOptions DuckOptionsFromConfig(const config::Config& config) {
   const std::vector<std::string> sections = {"destination", "duckdb"};
   db::DuckOptions options;
   options.threads =
       static_cast<int>(config.GetIntInRange(sections, "threads", 1, 1024).value_or(0));
-  std::optional<std::string> limit = config.GetString(sections, "memory_limit");
-  if (!limit) {
+  if (!config.GetString(sections, "memory_limit")) {
     options.memory_limit = DefaultMemoryLimit(options.threads);
     return options;
   }
-  auto found = config.Find(sections, "memory_limit");
-  std::string origin =
-      found ? fmt::format(" ({} {})", found->origin.provider, found->origin.key) : std::string();
-  std::string value = *limit;
-  value.erase(0, value.find_first_not_of(" \t"));
-  value.erase(value.find_last_not_of(" \t") + 1);
-  if (value.empty() || !db::IsValidSetting("memory_limit", value)) {
-    throw Error(ErrorKind::kConfig,
-                fmt::format("config key destination.duckdb.memory_limit = \"{}\"{}: not a memory "
-                            "size DuckDB accepts; expected a number with a unit, e.g. \"512MB\", "
-                            "\"2GB\" or \"1GiB\" (or \"none\" for DuckDB's default, 80% of RAM)",
-                            *limit, origin));
-  }
-  options.memory_limit = value;
+  options.memory_limit = MemorySize(config, "memory_limit");
   return options;
 }
 
@@ -173,6 +224,21 @@ DuckDbSettings DuckDbSettingsFromConfig(const config::Config& config) {
   settings.replace_strategy = ReplaceStrategyFromConfig(config);
   settings.options = DuckOptionsFromConfig(config);
   settings.keep_state_versions = KeepStateVersionsFromConfig(config);
+  const std::vector<std::string> sections = {"destination", "duckdb"};
+  settings.preserve_insertion_order =
+      config.GetBool(sections, "preserve_insertion_order").value_or(false);
+  // Set by the user, memory_limit is the most DuckDB gets; by default a statement that runs out
+  // of memory is retried with more, up to DuckDB's own default.
+  if (config.GetString(sections, "memory_limit"))
+    settings.max_memory_limit = settings.options.memory_limit;
+  if (config.GetString(sections, "insert_memory_limit")) {
+    settings.insert_memory_limit = MemorySize(config, "insert_memory_limit");
+  } else if (!settings.preserve_insertion_order) {
+    std::string fallback = DefaultInsertMemoryLimit(settings.options.threads);
+    std::optional<double> limit = SizeBytes(settings.options.memory_limit);
+    settings.insert_memory_limit =
+        limit && *limit < *SizeBytes(fallback) ? settings.options.memory_limit : fallback;
+  }
   return settings;
 }
 
@@ -184,7 +250,14 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSet
     : path_(std::move(path)),
       dataset_(std::move(dataset_name)),
       replace_strategy_(std::move(settings.replace_strategy)),
-      keep_state_versions_(settings.keep_state_versions) {
+      keep_state_versions_(settings.keep_state_versions),
+      merge_limit_(MemoryLimit::Of(settings.options.memory_limit)),
+      insert_limit_(MemoryLimit::Of(settings.insert_memory_limit.empty()
+                                        ? settings.options.memory_limit
+                                        : settings.insert_memory_limit)),
+      max_limit_(MemoryLimit::Of(settings.max_memory_limit)),
+      opened_without_limit_(settings.options.memory_limit.empty() ||
+                            settings.options.memory_limit == "none") {
   if (replace_strategy_ != kTruncateAndInsert && replace_strategy_ != kInsertFromStaging) {
     throw Error(ErrorKind::kConfig,
                 fmt::format("unknown replace strategy \"{}\": allowed values are {}, {}",
@@ -202,6 +275,70 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSet
   // DuckDB spills (when a statement needs more than memory_limit) into its default
   // temp_directory, `<database>.tmp` next to the database file (created only when needed).
   db_ = db::DuckDatabase::Open(path_, settings.options, ErrorKind::kDestination);
+  if (!settings.preserve_insertion_order) {
+    db::DuckConnection con(db_);
+    con.Execute("SET preserve_insertion_order = false", "configuring DuckDB");
+  }
+}
+
+DuckDbClient::MemoryLimit DuckDbClient::MemoryLimit::Of(const std::string& text) {
+  if (text.empty() || text == "none") {
+    // DuckDB's default: 80 % of the RAM.
+    double ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                 static_cast<double>(::sysconf(_SC_PAGESIZE));
+    return {0.8 * ram, "none"};
+  }
+  return {SizeBytes(text).value_or(0), text};
+}
+
+void DuckDbClient::ApplyLimit(const MemoryLimit& limit) {
+  db::DuckConnection con(db_);
+  std::string sql;
+  if (limit.text != "none") {
+    sql = fmt::format("SET memory_limit = {}", QuoteLiteral(limit.text));
+  } else if (opened_without_limit_) {
+    sql = "RESET memory_limit";  // DuckDB's default as at open (SET 'none' would mean no limit)
+  } else {
+    sql = fmt::format("SET memory_limit = '{}MB'", static_cast<int64_t>(limit.bytes / 1e6));
+  }
+  con.Execute(sql, "setting DuckDB's memory_limit");
+}
+
+void DuckDbClient::WithMoreMemoryIfNeeded(MemoryLimit& phase, const std::string& what,
+                                          const std::function<void()>& attempt) {
+  for (;;) {
+    double tried = 0;
+    {
+      std::lock_guard<std::mutex> lock(memory_mutex_);
+      tried = phase.bytes;
+    }
+    try {
+      attempt();
+      return;
+    } catch (const Error& e) {
+      if (std::string_view(e.what()).find("Out of Memory Error") == std::string_view::npos) throw;
+      std::lock_guard<std::mutex> lock(memory_mutex_);
+      if (phase.bytes > tried) continue;  // another job raised it meanwhile
+      if (phase.bytes <= 0 || phase.bytes >= max_limit_.bytes) {
+        throw Error(ErrorKind::kDestination,
+                    fmt::format("{}: DuckDB needs more memory than memory_limit = {} (the most "
+                                "cdlt gives it: config key destination.duckdb.memory_limit, else "
+                                "80% of RAM); raise it or lower destination.duckdb.threads. {}",
+                                what, phase.text, e.what()),
+                    Retry::kTerminal);
+      }
+      // DuckDB holds a table's unwritten row group (122880 rows) per thread in memory, so wide
+      // rows need more than the small insert limit: double it and retry (the transaction was
+      // rolled back). It stays raised for this client.
+      double bytes = std::min(phase.bytes * 2, max_limit_.bytes);
+      phase = bytes >= max_limit_.bytes
+                  ? max_limit_
+                  : MemoryLimit{bytes,
+                                fmt::format("{}MB", static_cast<int64_t>(std::ceil(bytes / 1e6)))};
+      log::Info("{}: DuckDB ran out of memory; retrying with memory_limit = {}", what, phase.text);
+      ApplyLimit(phase);
+    }
+  }
 }
 
 std::string DuckDbClient::Qualified(const std::string& table) const {
@@ -283,6 +420,10 @@ void DuckDbClient::InitPackage(const schema::Schema& schema, const PackagePlan& 
   // Refuse a merge that cannot work before any row is loaded.
   for (const auto& root : plan.merge_tables) {
     for (const auto& warning : CheckMergeTable(schema, root)) log::Warn("{}", warning);
+  }
+  {
+    std::lock_guard<std::mutex> lock(memory_mutex_);
+    ApplyLimit(insert_limit_);
   }
   db::DuckConnection con(db_);
   std::string what = fmt::format("preparing dataset {} in {}", dataset_, path_);
@@ -380,7 +521,8 @@ void DuckDbClient::LoadJob(const schema::Schema& schema, const PackagePlan& plan
       "now());",
       target, QuoteLiteral(file.string()), Qualified(kJobsTable), QuoteLiteral(plan.load_id),
       QuoteLiteral(job_id));
-  InTransaction(con, sql, fmt::format("loading {} into {}", file.filename().string(), target));
+  std::string what = fmt::format("loading {} into {}", file.filename().string(), target);
+  WithMoreMemoryIfNeeded(insert_limit_, what, [&] { InTransaction(con, sql, what); });
 }
 
 bool DuckDbClient::IsPackageCommitted(const std::string& load_id) {
@@ -423,6 +565,12 @@ std::optional<StoredState> DuckDbClient::RestoreState(const std::string& pipelin
 }
 
 void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePlan& plan) {
+  {
+    // The merge and replace SQL get the whole limit, and at least what the inserts needed.
+    std::lock_guard<std::mutex> lock(memory_mutex_);
+    if (insert_limit_.bytes > merge_limit_.bytes) merge_limit_ = insert_limit_;
+    ApplyLimit(merge_limit_);
+  }
   db::DuckConnection con(db_);
   std::string sql;
   std::string staging = StagingSchema(plan);
@@ -473,7 +621,8 @@ void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePl
       "({}, {}, 0, now(), {}); DELETE FROM {} WHERE load_id = {};",
       Qualified("_dlt_loads"), QuoteLiteral(plan.load_id), QuoteLiteral(schema.name()),
       QuoteLiteral(schema.version_hash()), Qualified(kJobsTable), QuoteLiteral(plan.load_id));
-  InTransaction(con, sql, fmt::format("completing load package {}", plan.load_id));
+  std::string what = fmt::format("completing load package {}", plan.load_id);
+  WithMoreMemoryIfNeeded(merge_limit_, what, [&] { InTransaction(con, sql, what); });
 }
 
 }  // namespace cdlt::dest::duckdb

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,13 @@ std::string ReplaceStrategyFromConfig(const config::Config& config);
 /// order-preserving INSERT of a large file needs up to twice the CPU (see BENCHMARKS.md).
 std::string DefaultMemoryLimit(int threads);
 
+/// The default of `destination.duckdb.insert_memory_limit`, the memory_limit while job files are
+/// inserted: 32MB per DuckDB thread, at least 64MB, at most `memory_limit`. DuckDB caches every
+/// block it writes until it reaches its limit, so the insert's peak RSS grows with the table up to
+/// the limit; a small limit during inserts (without insertion order, which needs memory per
+/// thread) keeps it flat, and the merge SQL of CompletePackage gets `memory_limit` back.
+std::string DefaultInsertMemoryLimit(int threads);
+
 /// Read `destination.duckdb.memory_limit` (DuckDB's syntax: "512MB", "1GiB"; "none" = DuckDB's
 /// default) and `destination.duckdb.threads` (1-1024; default DuckDB's). Throws Error(kConfig)
 /// naming the key for a value DuckDB would refuse.
@@ -55,6 +64,15 @@ struct DuckDbSettings {
   db::DuckOptions options = {0, DefaultMemoryLimit(0)};
   /// State rows kept per pipeline after each new one; <= 0 keeps all.
   int64_t keep_state_versions = kDefaultKeepStateVersions;
+  /// memory_limit while job files are inserted (InitPackage to CompletePackage); empty = the same
+  /// as options.memory_limit.
+  std::string insert_memory_limit;
+  /// A statement that runs out of memory is retried with twice the limit, up to this ("none" or
+  /// empty = DuckDB's default, 80 % of RAM); the user's memory_limit when set.
+  std::string max_memory_limit;
+  /// DuckDB's preserve_insertion_order: false lets an INSERT of a large file run in bounded
+  /// memory at any limit (rows of one file may land in another order).
+  bool preserve_insertion_order = true;
 };
 
 /// All of the above from the configuration (each key validated).
@@ -94,12 +112,29 @@ class DuckDbClient : public DestinationClient {
                     const schema::Table& table, bool staging = false);
   bool TableExists(db::DuckConnection& con, const std::string& schema_name,
                    const std::string& table);
+  /// A memory_limit as DuckDB takes it and in bytes (for "none": 80 % of RAM, DuckDB's default).
+  struct MemoryLimit {
+    double bytes = 0;
+    std::string text;
+    static MemoryLimit Of(const std::string& text);
+  };
+  /// SET memory_limit (call with memory_mutex_ held).
+  void ApplyLimit(const MemoryLimit& limit);
+  /// Run `attempt` (one transaction); when DuckDB runs out of memory, double `phase` (up to
+  /// max_limit_), apply it and run it again.
+  void WithMoreMemoryIfNeeded(MemoryLimit& phase, const std::string& what,
+                              const std::function<void()>& attempt);
 
   Capabilities caps_;
   std::string path_;
   std::string dataset_;
   std::string replace_strategy_;
   int64_t keep_state_versions_;
+  std::mutex memory_mutex_;
+  MemoryLimit merge_limit_;   ///< CompletePackage's (merge and replace SQL)
+  MemoryLimit insert_limit_;  ///< LoadJob's
+  MemoryLimit max_limit_;
+  bool opened_without_limit_;
   std::shared_ptr<db::DuckDatabase> db_;
 };
 

@@ -13,6 +13,7 @@
 #include "destinations/destination.hpp"
 #include "destinations/duckdb/duckdb_destination.hpp"
 #include "helpers/test_util.hpp"
+#include "schema/schema.hpp"
 
 namespace cdlt::dest::duckdb {
 namespace {
@@ -97,6 +98,52 @@ TEST(DuckDbSettings, KeepStateVersions) {
   test::TempDir dir;
   EXPECT_CDLT_ERROR(Make({{"LOAD__KEEP_STATE_VERSIONS", "2.5"}}, dir), ErrorKind::kConfig,
                     "load.keep_state_versions");
+}
+
+/// Run an empty package through the client, returning memory_limit while jobs would load.
+std::string MemoryLimitDuringInserts(DestinationClient& client) {
+  schema::Schema schema = schema::Schema::New("settings");
+  PackagePlan plan;
+  plan.load_id = "1700000000.1";
+  client.InitPackage(schema, plan);
+  std::string during = Setting(client, "memory_limit");
+  client.CompletePackage(schema, plan);
+  return during;
+}
+
+TEST(DuckDbSettings, InsertsRunWithASmallLimitWithoutInsertionOrderAndMergesGetTheWholeLimit) {
+  test::TempDir dir;
+  auto client = Make({}, dir);
+  EXPECT_EQ(Setting(*client, "preserve_insertion_order"), "false");
+  EXPECT_EQ(DefaultInsertMemoryLimit(1), "64MB");
+  EXPECT_EQ(DefaultInsertMemoryLimit(2), "64MB");
+  EXPECT_EQ(DefaultInsertMemoryLimit(8), "256MB");
+  EXPECT_EQ(MemoryLimitDuringInserts(*client), Shown(DefaultInsertMemoryLimit(0)));
+  // CompletePackage (merges, replace swaps) and everything after it: the whole limit.
+  EXPECT_EQ(Setting(*client, "memory_limit"), Shown(DefaultMemoryLimit(0)));
+
+  // Set explicitly; "none" restores DuckDB's default afterwards.
+  auto set = Make({{"DESTINATION__DUCKDB__INSERT_MEMORY_LIMIT", "100MB"},
+                   {"DESTINATION__DUCKDB__MEMORY_LIMIT", "none"}},
+                  dir);
+  EXPECT_EQ(MemoryLimitDuringInserts(*set), Shown("100MB"));
+  EXPECT_EQ(Setting(*set, "memory_limit"), Shown("none"));
+  // Never above a memory_limit smaller than the default insert limit.
+  auto small = Make({{"DESTINATION__DUCKDB__MEMORY_LIMIT", "40MB"}}, dir);
+  EXPECT_EQ(MemoryLimitDuringInserts(*small), Shown("40MB"));
+  // Insertion order kept on request: then one limit throughout, as DuckDB needs memory per thread
+  // for an ordered insert.
+  auto ordered = Make({{"DESTINATION__DUCKDB__PRESERVE_INSERTION_ORDER", "true"}}, dir);
+  EXPECT_EQ(Setting(*ordered, "preserve_insertion_order"), "true");
+  EXPECT_EQ(MemoryLimitDuringInserts(*ordered), Shown(DefaultMemoryLimit(0)));
+}
+
+TEST(DuckDbSettings, BadInsertMemoryLimitNamesTheKey) {
+  test::TempDir dir;
+  EXPECT_CDLT_ERROR(Make({{"DESTINATION__DUCKDB__INSERT_MEMORY_LIMIT", "lots"}}, dir),
+                    ErrorKind::kConfig, "destination.duckdb.insert_memory_limit");
+  EXPECT_CDLT_ERROR(Make({{"DESTINATION__DUCKDB__PRESERVE_INSERTION_ORDER", "maybe"}}, dir),
+                    ErrorKind::kConfig, "preserve_insertion_order");
 }
 
 }  // namespace

@@ -1,0 +1,73 @@
+// End-to-end: the DuckDB destination's memory settings. Inserts start at a small
+// insert_memory_limit; DuckDB holds a row group of every table being inserted in memory, so wide
+// rows need more, and a job that runs out of memory is retried with twice the limit (up to
+// memory_limit when the user set one). The loaded rows are checked each time.
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "db/duckdb_conn.hpp"
+#include "helpers/test_util.hpp"
+
+namespace cdlt::test {
+namespace {
+
+/// A project loading one Parquet file of `rows` rows with `columns` random 64-character strings.
+class WideProject {
+ public:
+  WideProject(int rows, int columns, const std::string& duckdb_toml) {
+    fs::create_directories(dir_ / "data");
+    auto db = db::DuckDatabase::Open(":memory:");
+    db::DuckConnection con(db);
+    std::string select = "i AS id";
+    for (int c = 0; c < columns; ++c) {
+      select += fmt::format(", md5((i * {0})::VARCHAR) || md5(i::VARCHAR) AS c{0}", c + 1);
+    }
+    con.Execute(fmt::format("COPY (SELECT {} FROM range({}) t(i)) TO {} (FORMAT parquet)", select,
+                            rows, db::QuoteLiteral((dir_ / "data/wide.parquet").string())));
+    std::string toml = DuckDbPipelineToml(dir_.path(), "wide", "filesystem");
+    toml.replace(toml.find("[destination.duckdb]\n"), 21, "[destination.duckdb]\n" + duckdb_toml);
+    WriteText(dir_ / ".dlt/config.toml",
+              toml + fmt::format("[sources.filesystem.wide]\nbucket_url = \"{}/data\"\nfile_glob = "
+                                 "\"*.parquet\"\n",
+                                 dir_.path().string()));
+  }
+  CommandResult Run() const {
+    return RunCli({"run"}, dir_.path(), {{"RUNTIME__LOG_LEVEL", "INFO"}});
+  }
+  std::string Duck(const std::string& sql) const {
+    return QueryDuckScalar(dir_ / "out.duckdb", sql);
+  }
+
+ private:
+  TempDir dir_;
+};
+
+TEST(DuckDbMemoryE2E, WideRowsGetMoreMemoryThanTheInsertLimitAndAllLoad) {
+  // 30k rows of 20 × 64 characters: about 40MB in DuckDB, more than an 8MB insert limit.
+  WideProject p(30000, 20, "insert_memory_limit = \"8MB\"\n");
+  CommandResult r = p.Run();
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.err.find("DuckDB ran out of memory; retrying with memory_limit = 16MB"),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(p.Duck("SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(length(c20)) FROM "
+                   "ds.wide"),
+            "30000/30000/1920000");
+  EXPECT_EQ(p.Duck("SELECT count(*) FROM ds._dlt_loads"), "1");
+}
+
+TEST(DuckDbMemoryE2E, AMemoryLimitSetByTheUserIsTheCeilingAndTheErrorNamesIt) {
+  WideProject p(30000, 20, "memory_limit = \"8MB\"\n");
+  CommandResult r = p.Run();
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.err.find("config key destination.duckdb.memory_limit"), std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.err.find("wide"), std::string::npos) << Describe(r);
+  // Nothing of the package is loaded.
+  EXPECT_EQ(p.Duck("SELECT count(*) FROM ds._dlt_loads"), "0");
+  EXPECT_EQ(p.Duck("SELECT count(*) FROM ds.wide"), "0");
+}
+
+}  // namespace
+}  // namespace cdlt::test
