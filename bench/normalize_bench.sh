@@ -11,7 +11,9 @@
 #   2. per worker count in BENCH_WORKERS ("1 2"), the median of BENCH_REPEAT (3) rounds of:
 #        limit      simdjson parses every document and visits every value (nothing else)
 #        normalize  the relational normalizer alone, batches written as Parquet (what the
-#                   normalize stage does per file), and with batches dropped (pure CPU)
+#                   normalize stage does per file; also uncompressed, as with
+#                   data_writer.disable_compression), and with batches dropped (pure CPU); wall
+#                   seconds and the process's CPU seconds
 #        cdlt run   filesystem source → duckdb, {extract,normalize,load}.workers = N; the stage
 #                   times come from the run's trace.json
 #   3. peak RSS (/usr/bin/time) of normalize on one file of BENCH_DOCS/4 and one of BENCH_DOCS
@@ -50,6 +52,15 @@ field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # "secs" of one tool run (median of REPEAT).
 tool_secs() {
   for _ in $(seq "$REPEAT"); do "$TOOL" "$@" | field secs; done | median
+}
+
+# "secs cpu_s" of the run with the median wall time (of REPEAT): CPU of the whole process,
+# normalizer threads and DuckDB's Parquet writer threads alike.
+tool_secs_cpu() {
+  for _ in $(seq "$REPEAT"); do
+    line=$("$TOOL" "$@")
+    echo "$(echo "$line" | field secs) $(echo "$line" | field cpu_s)"
+  done | sort -g | awk -v n="$REPEAT" 'NR == int((n + 1) / 2)'
 }
 
 # One cdlt run into a fresh project; prints "total_s extract_s normalize_s load_s peak_rss_mb".
@@ -97,20 +108,20 @@ rate() { calc "$DOCS / $1"; }
 {
   echo "Documents: $DOCS in $FILES files, $(calc "int($BYTES / 1000000)") MB of JSON; $(nproc) cores; median of $REPEAT."
   echo
-  echo "| measurement | workers | seconds | docs/s | MB/s | ratio to limit |"
-  echo "|---|---|---|---|---|---|"
+  echo "| measurement | workers | seconds | docs/s | MB/s | ratio to limit | CPU s | docs per CPU-s |"
+  echo "|---|---|---|---|---|---|---|---|"
   for w in $WORKERS_LIST; do
     limit=$(tool_secs parse "$w" "$WORK"/data/*.jsonl)
-    printf '| limit: simdjson parse + visit | %s | %.2f | %.0f | %.0f | 1 |\n' "$w" "$limit" "$(rate "$limit")" "$(mb "$limit")"
-    for sink in parquet null; do
-      s=$(tool_secs normalize "$w" "$sink" "$WORK"/data/*.jsonl)
-      printf '| normalizer alone (%s) | %s | %.2f | %.0f | %.0f | %.2f |\n' "$sink" "$w" "$s" "$(rate "$s")" "$(mb "$s")" "$(calc "$limit / $s")"
+    printf '| limit: simdjson parse + visit | %s | %.2f | %.0f | %.0f | 1 | | |\n' "$w" "$limit" "$(rate "$limit")" "$(mb "$limit")"
+    for sink in parquet parquet-uncompressed null; do
+      read -r s cpu <<<"$(tool_secs_cpu normalize "$w" "$sink" "$WORK"/data/*.jsonl)"
+      printf '| normalizer alone (%s) | %s | %.2f | %.0f | %.0f | %.2f | %.2f | %.0f |\n' "$sink" "$w" "$s" "$(rate "$s")" "$(mb "$s")" "$(calc "$limit / $s")" "$cpu" "$(rate "$cpu")"
     done
     runs=$(for _ in $(seq "$REPEAT"); do cdlt_run "$w"; done | sort -g)
     mid=$(echo "$runs" | awk -v n="$REPEAT" 'NR == int((n + 1) / 2)')
     read -r total ex no lo rss <<<"$mid"
-    printf '| cdlt run: normalize stage | %s | %.2f | %.0f | %.0f | %.2f |\n' "$w" "$no" "$(rate "$no")" "$(mb "$no")" "$(calc "$limit / $no")"
-    printf '| cdlt run: end to end (extract %.2f s, load %.2f s; peak RSS %s MB) | %s | %.2f | %.0f | %.0f | %.2f |\n' \
+    printf '| cdlt run: normalize stage | %s | %.2f | %.0f | %.0f | %.2f | | |\n' "$w" "$no" "$(rate "$no")" "$(mb "$no")" "$(calc "$limit / $no")"
+    printf '| cdlt run: end to end (extract %.2f s, load %.2f s; peak RSS %s MB) | %s | %.2f | %.0f | %.0f | %.2f | | |\n' \
       "$ex" "$lo" "$rss" "$w" "$total" "$(rate "$total")" "$(mb "$total")" "$(calc "$limit / $total")"
   done
   echo

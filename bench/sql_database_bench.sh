@@ -15,7 +15,9 @@
 #        limit (a)  psql: COPY (SELECT * FROM t) TO STDOUT (FORMAT binary) > /dev/null
 #        limit (b)  DuckDB: CREATE TABLE x AS SELECT * FROM read_parquet(<the Parquet files cdlt
 #                   extracted from the same table>) into a fresh DuckDB file, with the memory_limit
-#                   (and threads) cdlt's destination uses, so both sides run in the same memory
+#                   (and threads) cdlt's destination uses for merges (the most it gives an insert
+#                   without a retry would be less) and preserve_insertion_order = false, as cdlt
+#                   inserts: DuckDB's fastest way to ingest the file
 #        cdlt run   sql_database -> duckdb, {extract,normalize,load}.workers = each of BENCH_WORKERS
 #                   (1 2), each run into a fresh project folder, pipelines dir and DuckDB file
 #   The limit of an end-to-end run is (a) + (b): cdlt's stages are sequential for one load package
@@ -44,6 +46,8 @@ SIZES=${BENCH_SIZES:-"$ROWS $SMALL_ROWS"}
 # cdlt's default memory_limit (128MB per DuckDB thread, at least 256MB; DuckDB's default threads =
 # cores), see DefaultMemoryLimit in src/destinations/duckdb/duckdb_destination.hpp.
 DUCK_THREADS=${DESTINATION__DUCKDB__THREADS:-}
+# cdlt inserts without DuckDB's insertion order (its fastest insert); so does limit (b).
+DUCK_ORDER=${DESTINATION__DUCKDB__PRESERVE_INSERTION_ORDER:-false}
 DUCK_MEMORY_LIMIT=${DESTINATION__DUCKDB__MEMORY_LIMIT:-$(
   t=${DUCK_THREADS:-$(nproc)}; echo "$((128 * t > 256 ? 128 * t : 256))MB")}
 WORK=$(realpath -m "${BENCH_WORK_DIR:-$(dirname "$BUILD_DIR")/bench-sql}")
@@ -348,7 +352,7 @@ for table in "${TABLES[@]}"; do
     db=$WORK/duck/limit_$round.duckdb
     rm -f "$db"*
     timed "${NICE[@]}" "$DUCKQ" "$db" \
-      "$(duck_stmt "SET memory_limit = '$DUCK_MEMORY_LIMIT'; ${DUCK_THREADS:+SET threads = $DUCK_THREADS; }CREATE TABLE x AS SELECT * FROM read_parquet('$WORK/parquet/$table/*.parquet')")" \
+      "$(duck_stmt "SET memory_limit = '$DUCK_MEMORY_LIMIT'; SET preserve_insertion_order = $DUCK_ORDER; ${DUCK_THREADS:+SET threads = $DUCK_THREADS; }CREATE TABLE x AS SELECT * FROM read_parquet('$WORK/parquet/$table/*.parquet')")" \
       >/dev/null
     echo "duck $table - $round $LAST_SECS ${LAST_CPU_S:-0} ${LAST_RSS_KB:-0} 0" >>"$RESULTS"
     n=$(duck_scalar "$db" "SELECT count(*) FROM x")
@@ -392,8 +396,9 @@ report() {
     "PostgreSQL $(psql -X -At "$PG_URL" -c 'SHOW server_version' | cut -d' ' -f1);"\
     "load average at the start $LOADAVG_START, at the end $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
-  echo "DuckDB settings of cdlt's destination and of limit (b): memory_limit = $DUCK_MEMORY_LIMIT$(
-    [ -n "${DESTINATION__DUCKDB__MEMORY_LIMIT:-}" ] || echo " (cdlt's default)"), threads =" \
+  echo "DuckDB settings of limit (b): memory_limit = $DUCK_MEMORY_LIMIT$(
+    [ -n "${DESTINATION__DUCKDB__MEMORY_LIMIT:-}" ] || echo " (cdlt's default for merges)"),"\
+    "preserve_insertion_order = $DUCK_ORDER, threads =" \
     "$(if [ -n "$DUCK_THREADS" ]; then echo "$DUCK_THREADS"; else echo "DuckDB's default ($(nproc))"; fi)."
   echo
   echo "Median of $REPEAT round(s). MB/s = bytes of the table's binary COPY stream / time (the same"

@@ -4,7 +4,7 @@
 //       objects, labels and assignees lists, an optional milestone) as FILES JSONL files
 //   cdlt_normalize_bench parse THREADS FILE...
 //       the limit: simdjson parses every line and visits every value, nothing else
-//   cdlt_normalize_bench normalize THREADS null|parquet FILE...
+//   cdlt_normalize_bench normalize THREADS null|parquet|parquet-uncompressed FILE...
 //       the relational normalizer alone; `null` drops the batches (the batches are built all the
 //       same), `parquet` writes them as normalize does
 // Thread i takes files i, i + THREADS, ... (as normalize workers take the files of a package)
@@ -108,11 +108,15 @@ int main(int argc, char** argv) {
   if (!parse_only && !(mode == "normalize" && argc >= 5)) {
     std::cerr << "usage: cdlt_normalize_bench generate DIR DOCS FILES\n"
                  "       cdlt_normalize_bench parse THREADS FILE...\n"
-                 "       cdlt_normalize_bench normalize THREADS null|parquet FILE...\n";
+                 "       cdlt_normalize_bench normalize THREADS null|parquet|parquet-uncompressed "
+                 "FILE...\n";
     return 2;
   }
   int threads = std::max(1, std::atoi(argv[2]));
   std::string sink_kind = parse_only ? "none" : argv[3];
+  // parquet-uncompressed: as data_writer.disable_compression = true.
+  bool uncompressed = sink_kind == "parquet-uncompressed";
+  if (uncompressed) sink_kind = "parquet";
   std::vector<fs::path> files(argv + (parse_only ? 3 : 4), argv + argc);
   fs::path out_dir = fs::temp_directory_path() / fmt::format("cdlt_nbench_{}", ::getpid());
   try {
@@ -128,8 +132,9 @@ int main(int argc, char** argv) {
           auto& w = writers[table];
           if (!w) {
             fs::create_directories(dir);
-            w = std::make_unique<cdlt::pipeline::TableWriter>(
-                table, dir, cdlt::pipeline::WriterConfig{}, nullptr);
+            cdlt::pipeline::WriterConfig config;
+            config.disable_compression = uncompressed;
+            w = std::make_unique<cdlt::pipeline::TableWriter>(table, dir, config, nullptr);
           }
           w->Write(std::move(batch));
         }
@@ -172,11 +177,15 @@ int main(int argc, char** argv) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
+    // CPU of the whole process (normalizer threads and DuckDB's Parquet writer threads).
+    double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                 static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     std::cout << fmt::format(
         "mode={} threads={} sink={} docs={} rows={} secs={:.3f} docs_per_s={:.0f} "
-        "mb_per_s={:.1f} peak_rss_mb={:.1f}\n",
+        "mb_per_s={:.1f} peak_rss_mb={:.1f} cpu_s={:.3f} docs_per_cpu_s={:.0f}\n",
         mode, threads, sink_kind, docs.load(), rows.load(), secs, static_cast<double>(docs) / secs,
-        static_cast<double>(bytes) / secs / 1e6, static_cast<double>(usage.ru_maxrss) / 1024.0);
+        static_cast<double>(bytes) / secs / 1e6, static_cast<double>(usage.ru_maxrss) / 1024.0, cpu,
+        static_cast<double>(docs) / cpu);
     std::error_code ec;
     fs::remove_all(out_dir, ec);
   } catch (const std::exception& e) {

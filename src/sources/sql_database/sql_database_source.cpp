@@ -179,9 +179,7 @@ class TableReader {
     db::PgRows r = conn.Query(
         "WITH others AS (SELECT xact_start, query FROM pg_stat_activity WHERE datname = "
         "current_database() AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM "
-        "'autovacuum "
-        "worker'), "
-        "oldest AS (SELECT min(xact_start) AS t FROM others) "
+        "'autovacuum worker'), oldest AS (SELECT min(xact_start) AS t FROM others) "
         "SELECT pg_is_in_recovery(), LEAST(clock_timestamp(), oldest.t)::text, "
         "oldest.t IS NOT NULL AND oldest.t < clock_timestamp(), "
         "(SELECT count(*) FROM others WHERE query = '<insufficient privilege>') FROM oldest",
