@@ -100,14 +100,6 @@ std::optional<nlohmann::json> ParseTomlValue(std::string_view text) {
   }
 }
 
-std::string_view Trim(std::string_view text) {
-  size_t b = 0;
-  size_t e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-  return text.substr(b, e - b);
-}
-
 std::string ToUpper(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.hpp"
+
 namespace cdlt::config::detail {
 
 /// Parses a whole TOML document into a JSON object; dates/times become ISO 8601 strings.
@@ -31,7 +33,7 @@ std::optional<nlohmann::json> ParseArrayText(std::string_view text);
 /// "a, b,c" → {"a", "b", "c"}; empty items dropped.
 std::vector<std::string> SplitCommaList(std::string_view text);
 
-std::string_view Trim(std::string_view text);
+using cdlt::Trim;  // common/text.hpp
 std::string ToUpper(std::string_view text);
 std::string ToLower(std::string_view text);
 

@@ -667,15 +667,6 @@ ParquetStreamWriter::~ParquetStreamWriter() {
 
 // ---------------------------------------------------------------------------------------------
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string QuoteLiteral(std::string_view value) {
   std::string out = "'";
   for (char c : value) {

@@ -12,6 +12,7 @@
 
 #include "cdlt/batch.hpp"
 #include "common/error.hpp"
+#include "db/sql_quote.hpp"
 
 struct _duckdb_database;
 struct _duckdb_connection;
@@ -112,8 +113,6 @@ class ParquetStreamWriter {
   std::unique_ptr<State> state_;
 };
 
-/// Quote an identifier for DuckDB/PostgreSQL SQL ("a""b").
-std::string QuoteIdent(std::string_view name);
 /// Quote a string literal ('it''s').
 std::string QuoteLiteral(std::string_view value);
 

@@ -298,16 +298,6 @@ void PgConnection::Cancel() {
   PQfreeCancel(cancel);
 }
 
-std::string PgQuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string PgQuoteLiteral(std::string_view value) {
   bool backslash = value.find('\\') != std::string_view::npos;
   std::string out = backslash ? "E'" : "'";

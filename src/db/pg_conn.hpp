@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/secret.hpp"
+#include "db/sql_quote.hpp"
 
 struct pg_conn;
 
@@ -80,8 +81,6 @@ class PgConnection {
   std::string last_sqlstate_;
 };
 
-/// Quote an identifier for PostgreSQL ("a""b").
-std::string PgQuoteIdent(std::string_view name);
 /// Quote a string literal ('it''s'), with E'' form when it holds a backslash.
 std::string PgQuoteLiteral(std::string_view value);
 

@@ -25,7 +25,6 @@ TableWriter::~TableWriter() = default;
 
 void TableWriter::Write(Batch batch) {
   std::lock_guard lock(mutex_);
-  rows_total_ += static_cast<int64_t>(batch.num_rows());
   if (pending_ && pending_->fields() != batch.fields()) FlushLocked();
   if (batch.num_rows() >= 1024 && !pending_) {
     WriteToFile(std::make_shared<Batch>(std::move(batch)));

@@ -50,7 +50,6 @@ class TableWriter {
   void Close();
 
   const std::vector<FileRecord>& files() const { return files_; }
-  int64_t rows_total() const { return rows_total_; }
 
  private:
   void FlushLocked();
@@ -68,7 +67,6 @@ class TableWriter {
   Fields file_fields_;
   FileRecord current_;
   std::vector<FileRecord> files_;
-  int64_t rows_total_ = 0;
 };
 
 /// Writes one table's JSON documents, one per line, to rotated JSONL files in `dir` (zstd unless

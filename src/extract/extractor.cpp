@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/fault.hpp"
 #include "common/logging.hpp"
+#include "common/text.hpp"
 #include "db/duckdb_conn.hpp"
 #include "extract/buffered_writer.hpp"
 #include "extract/incremental.hpp"
@@ -213,8 +214,7 @@ class ExtractRun {
     t.write_disposition = schema::WriteDisposition::kAppend;
     if (h.write_disposition) {
       std::string text = *h.write_disposition;
-      size_t first = text.find_first_not_of(" \t\r\n");
-      if (first != std::string::npos && text[first] == '{') {
+      if (Trim(text).starts_with('{')) {
         nlohmann::json dict = nlohmann::json::parse(text, nullptr, false);
         if (!dict.is_object() || !dict.contains("disposition") ||
             !dict["disposition"].is_string()) {
@@ -507,7 +507,7 @@ class ResourceEmitter : public Emitter {
     return true;
   }
   void WriteJsonl(std::string_view lines, const JsonOrigin* origin) {
-    if (lines.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
+    if (Trim(lines).empty()) return;
     if (jsonl_ == nullptr) jsonl_ = &run_.NewJsonlWriter(table_);
     int64_t count = jsonl_->Write(lines, origin);
     if (run_.ctx_.progress) run_.ctx_.progress->AddRows(table_, count);

@@ -224,7 +224,11 @@ IncrementalFilter::IncrementalFilter(IncrementalSpec spec, json state,
     : spec_(std::move(spec)),
       stored_(state.is_object() ? std::move(state) : json::object()),
       key_(spec_.primary_key ? *spec_.primary_key : std::move(resource_key)),
-      where_(std::move(where)) {
+      where_(std::move(where)),
+      // Rows come in cursor order: past the end (ascending, for max) or before the start
+      // (descending) no later row can be in range.
+      stop_past_end_(spec_.row_order && (*spec_.row_order == "asc") != spec_.use_min),
+      stop_before_start_(spec_.row_order && (*spec_.row_order == "desc") != spec_.use_min) {
   // With an end_value the run is a backfill of a fixed range: nothing is read from or written to
   // the state (dlt uses a throw-away state).
   bool throwaway = spec_.end_value.has_value();
@@ -465,14 +469,14 @@ Batch IncrementalFilter::Apply(Batch batch, bool* stop) {
     if (end_) {
       int c = Compare(v, *end_);
       if (c > 0 || (c == 0 && !spec_.range_end_closed)) {
-        if (spec_.row_order && (*spec_.row_order == "asc") != spec_.use_min) *stop = true;
+        if (stop_past_end_) *stop = true;
         continue;
       }
     }
     if (start_) {
       int c = Compare(v, *start_);
       if (c < 0) {
-        if (spec_.row_order && (*spec_.row_order == "desc") != spec_.use_min) *stop = true;
+        if (stop_before_start_) *stop = true;
         continue;
       }
       if (c == 0) {

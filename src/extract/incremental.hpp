@@ -85,7 +85,6 @@ class IncrementalFilter {
   /// Whether rows equal to the start value are excluded (range_start open, or a state that
   /// overflowed its boundary set).
   bool start_open() const { return start_open_; }
-  const IncrementalSpec& spec() const { return spec_; }
 
   /// Keep the rows of `batch` that pass; sets *stop when row_order says no later row can pass.
   /// A missing cursor column or a NULL cursor with on_cursor_value_missing = "raise" throws
@@ -109,6 +108,8 @@ class IncrementalFilter {
   nlohmann::json stored_;
   std::vector<std::string> key_;
   std::string where_;
+  bool stop_past_end_;      ///< a row past the end means no later row can be in range
+  bool stop_before_start_;  ///< likewise for a row before the start
   bool bound_ = false;
   ColumnType cursor_type_;
   std::vector<int> key_columns_;

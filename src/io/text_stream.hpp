@@ -41,7 +41,6 @@ class LineChunkReader {
   /// file.
   bool Fill(size_t max);
 
-  fs::path path_;
   size_t chunk_bytes_;
   std::unique_ptr<Decoder> decoder_;
   std::string buffer_;  // [start_, end_) holds text not yet returned; the rest is spare room

@@ -23,18 +23,16 @@ dest::PackagePlan MakePlan(const package::LoadPackage& pkg) {
   dest::PackagePlan plan;
   plan.load_id = pkg.load_id();
   if (state.contains("tables")) {
-    for (const auto& [table, _] : state["tables"].items()) plan.tables.push_back(table);
-  }
-  if (state.contains("replace_tables")) {
-    for (const auto& t : state["replace_tables"])
-      plan.replace_tables.push_back(t.get<std::string>());
-  }
-  if (state.contains("tables")) {
     for (const auto& [table, info] : state["tables"].items()) {
+      plan.tables.push_back(table);
       if (info.is_object() && info.value("write_disposition", "") == "merge") {
         plan.merge_tables.push_back(table);
       }
     }
+  }
+  if (state.contains("replace_tables")) {
+    for (const auto& t : state["replace_tables"])
+      plan.replace_tables.push_back(t.get<std::string>());
   }
   if (state.contains("created_at") && state["created_at"].is_number()) {
     plan.created_at = state["created_at"].get<double>();

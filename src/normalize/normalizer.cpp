@@ -263,9 +263,8 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
         JobFileName job = JobFileName::Parse(name);
         fs::path src = extracted.JobPath(JobState::kNew, name);
         fs::path dst = out.JobPath(JobState::kNew, name);
-        const nlohmann::json file_state = file_state_of(name);
         if (job.ext == "jsonl") {
-          json_results[i] = NormalizeJsonl(ctx, load_id, snapshot, src, job, file_state,
+          json_results[i] = NormalizeJsonl(ctx, load_id, snapshot, src, job, file_state_of(name),
                                            staging_root / std::to_string(i), rejects_path(name));
           if (ctx.progress) {
             for (const auto& [table, rows] : json_results[i]->rows) {
@@ -297,7 +296,7 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
           io::RenameDurable(tmp, dst);
         }
         FaultPoint("normalize.after_file");
-        int64_t rows = file_state.value("rows", int64_t{0});
+        int64_t rows = file_state_of(name).value("rows", int64_t{0});
         std::error_code ec;
         int64_t bytes = static_cast<int64_t>(fs::file_size(dst, ec));
         {
@@ -335,14 +334,13 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!json_results[i]) continue;
     JobFileName job = JobFileName::Parse(jobs[i]);
-    const nlohmann::json file_state = file_state_of(jobs[i]);
     rel::MergeOutcome outcome = rel::MergeSchemaUpdate(live, json_results[i]->update);
     if (!outcome.merged) {
       log::Info("normalize: {} disagrees with an earlier file ({}); normalizing it again", jobs[i],
                 outcome.conflict);
-      json_results[i] =
-          NormalizeJsonl(ctx, load_id, live, extracted.JobPath(JobState::kNew, jobs[i]), job,
-                         file_state, staging_root / std::to_string(i), rejects_path(jobs[i]));
+      json_results[i] = NormalizeJsonl(
+          ctx, load_id, live, extracted.JobPath(JobState::kNew, jobs[i]), job,
+          file_state_of(jobs[i]), staging_root / std::to_string(i), rejects_path(jobs[i]));
       outcome = rel::MergeSchemaUpdate(live, json_results[i]->update);
       if (!outcome.merged) {
         Throw(ErrorKind::kSchema, "cannot merge the schema of {}: {}", jobs[i], outcome.conflict);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "config/config.hpp"
 #include "extract/incremental.hpp"
 #include "schema/data_type.hpp"
@@ -161,9 +162,7 @@ std::string ParseWriteDisposition(const config::Config& config, const std::strin
                                   const config::ConfigValue& found) {
   bool is_table = found.value.is_object();
   if (found.value.is_string()) {
-    const auto& text = found.value.get_ref<const std::string&>();
-    size_t first = text.find_first_not_of(" \t\r\n");
-    is_table = first != std::string::npos && text[first] == '{';
+    is_table = Trim(found.value.get_ref<const std::string&>()).starts_with('{');
   }
   if (!is_table) {
     std::optional<std::string> text = config.GetString({}, key);

@@ -25,12 +25,12 @@ class WideProject {
     }
     con.Execute(fmt::format("COPY (SELECT {} FROM range({}) t(i)) TO {} (FORMAT parquet)", select,
                             rows, db::QuoteLiteral((dir_ / "data/wide.parquet").string())));
-    std::string toml = DuckDbPipelineToml(dir_.path(), "wide", "filesystem");
-    toml.replace(toml.find("[destination.duckdb]\n"), 21, "[destination.duckdb]\n" + duckdb_toml);
+    // DuckDbPipelineToml ends inside [destination.duckdb].
     WriteText(dir_ / ".dlt/config.toml",
-              toml + fmt::format("[sources.filesystem.wide]\nbucket_url = \"{}/data\"\nfile_glob = "
-                                 "\"*.parquet\"\n",
-                                 dir_.path().string()));
+              DuckDbPipelineToml(dir_.path(), "wide", "filesystem") + duckdb_toml + "\n" +
+                  fmt::format("[sources.filesystem.wide]\nbucket_url = \"{}/data\"\nfile_glob = "
+                              "\"*.parquet\"\n",
+                              dir_.path().string()));
   }
   CommandResult Run() const {
     return RunCli({"run"}, dir_.path(), {{"RUNTIME__LOG_LEVEL", "INFO"}});
@@ -63,7 +63,7 @@ TEST(DuckDbMemoryE2E, AMemoryLimitSetByTheUserIsTheCeilingAndTheErrorNamesIt) {
   EXPECT_NE(r.exit_code, 0) << Describe(r);
   EXPECT_NE(r.err.find("config key destination.duckdb.memory_limit"), std::string::npos)
       << Describe(r);
-  EXPECT_NE(r.err.find("wide"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.err.find("into \"ds\".\"wide\""), std::string::npos) << Describe(r);
   // Nothing of the package is loaded.
   EXPECT_EQ(p.Duck("SELECT count(*) FROM ds._dlt_loads"), "0");
   EXPECT_EQ(p.Duck("SELECT count(*) FROM ds.wide"), "0");

@@ -77,13 +77,13 @@ PgTestDatabase::PgTestDatabase() {
   }
   name_ = base.substr(0, 40) + "_" + io::RandomHex(4);
   db::PgConnection admin(PgTestServer::Get().Credentials("postgres"));
-  admin.Execute("CREATE DATABASE " + db::PgQuoteIdent(name_));
+  admin.Execute("CREATE DATABASE " + db::QuoteIdent(name_));
 }
 
 PgTestDatabase::~PgTestDatabase() {
   try {
     db::PgConnection admin(PgTestServer::Get().Credentials("postgres"));
-    admin.Execute("DROP DATABASE IF EXISTS " + db::PgQuoteIdent(name_) + " WITH (FORCE)");
+    admin.Execute("DROP DATABASE IF EXISTS " + db::QuoteIdent(name_) + " WITH (FORCE)");
   } catch (const std::exception& e) {
     ADD_FAILURE() << "dropping test database " << name_ << ": " << e.what();
   }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/logging.hpp"
+#include "common/text.hpp"
 #include "config/config.hpp"
 #include "destinations/duckdb/merge_sql.hpp"
 
@@ -138,29 +139,33 @@ std::string ReplaceStrategyFromConfig(const config::Config& config) {
   return found->value.get<std::string>();
 }
 
-std::string DefaultMemoryLimit(int threads) {
+namespace {
+
+/// `per_thread` MB per DuckDB thread (0 = one per core), at least `floor` MB.
+std::string PerThreadLimit(int threads, int64_t per_thread, int64_t floor) {
   int64_t n = threads > 0 ? threads : static_cast<int64_t>(std::thread::hardware_concurrency());
-  return fmt::format("{}MB", std::max<int64_t>(256, 128 * std::max<int64_t>(n, 1)));
+  return fmt::format("{}MB", std::max<int64_t>(floor, per_thread * std::max<int64_t>(n, 1)));
 }
 
-std::string DefaultInsertMemoryLimit(int threads) {
-  int64_t n = threads > 0 ? threads : static_cast<int64_t>(std::thread::hardware_concurrency());
-  return fmt::format("{}MB", std::max<int64_t>(64, 32 * std::max<int64_t>(n, 1)));
-}
+}  // namespace
+
+std::string DefaultMemoryLimit(int threads) { return PerThreadLimit(threads, 128, 256); }
+
+std::string DefaultInsertMemoryLimit(int threads) { return PerThreadLimit(threads, 32, 64); }
 
 namespace {
 
-/// A memory size DuckDB accepts for memory_limit (or "none"), trimmed; else Error(kConfig) naming
-/// the key.
-std::string MemorySize(const config::Config& config, const std::string& key) {
+/// `destination.duckdb.<key>`, trimmed, when set: a memory size DuckDB accepts for memory_limit
+/// (or "none"); else Error(kConfig) naming the key.
+std::optional<std::string> MemorySize(const config::Config& config, const std::string& key) {
   const std::vector<std::string> sections = {"destination", "duckdb"};
-  std::string value = *config.GetString(sections, key);
+  std::optional<std::string> set = config.GetString(sections, key);
+  if (!set) return std::nullopt;
+  const std::string& original = *set;
   auto found = config.Find(sections, key);
   std::string origin =
       found ? fmt::format(" ({} {})", found->origin.provider, found->origin.key) : std::string();
-  std::string original = value;
-  value.erase(0, value.find_first_not_of(" \t"));
-  value.erase(value.find_last_not_of(" \t") + 1);
+  std::string value(Trim(original));
   if (value.empty() || !db::IsValidSetting("memory_limit", value)) {
     throw Error(ErrorKind::kConfig,
                 fmt::format("config key destination.duckdb.{} = \"{}\"{}: not a memory size "
@@ -207,11 +212,8 @@ db::DuckOptions DuckOptionsFromConfig(const config::Config& config) {
   db::DuckOptions options;
   options.threads =
       static_cast<int>(config.GetIntInRange(sections, "threads", 1, 1024).value_or(0));
-  if (!config.GetString(sections, "memory_limit")) {
-    options.memory_limit = DefaultMemoryLimit(options.threads);
-    return options;
-  }
-  options.memory_limit = MemorySize(config, "memory_limit");
+  options.memory_limit =
+      MemorySize(config, "memory_limit").value_or(DefaultMemoryLimit(options.threads));
   return options;
 }
 
@@ -229,10 +231,11 @@ DuckDbSettings DuckDbSettingsFromConfig(const config::Config& config) {
       config.GetBool(sections, "preserve_insertion_order").value_or(false);
   // Set by the user, memory_limit is the most DuckDB gets; by default a statement that runs out
   // of memory is retried with more, up to DuckDB's own default.
-  if (config.GetString(sections, "memory_limit"))
+  if (config.Find(sections, "memory_limit")) {
     settings.max_memory_limit = settings.options.memory_limit;
-  if (config.GetString(sections, "insert_memory_limit")) {
-    settings.insert_memory_limit = MemorySize(config, "insert_memory_limit");
+  }
+  if (auto insert = MemorySize(config, "insert_memory_limit")) {
+    settings.insert_memory_limit = *insert;
   } else if (!settings.preserve_insertion_order) {
     std::string fallback = DefaultInsertMemoryLimit(settings.options.threads);
     std::optional<double> limit = SizeBytes(settings.options.memory_limit);

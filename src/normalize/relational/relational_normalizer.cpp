@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "normalize/relational/value_convert.hpp"
 #include "schema/digest.hpp"
 #include "schema/naming.hpp"
@@ -592,7 +593,6 @@ class RelationalNormalizer::Impl {
     }
     return out;
   }
-  const std::string& root_table() const { return root_name_; }
 
  private:
   // -- setup --
@@ -606,7 +606,7 @@ class RelationalNormalizer::Impl {
         if (name == "iso_timestamp") detect_iso_timestamp_ = true;
         if (name == "iso_date") detect_iso_date_ = true;
         if (name == "timestamp") detect_timestamp_ = true;
-        if (name == "large_integer") detect_large_integer_ = true;
+        // "large_integer" needs no flag: integers beyond int64 always become wei or text.
         if (name == "wei_to_double") detect_wei_to_double_ = true;
       }
     }
@@ -789,7 +789,6 @@ class RelationalNormalizer::Impl {
   SchemaContract ResolveContract(const std::string& name, int32_t parent) const {
     if (spec_.schema_contract) return *spec_.schema_contract;
     const schema::Table* table = schema_.FindTable(name);
-    std::string current = name;
     for (size_t depth = 0; depth < 1000; ++depth) {
       if (table && !table->schema_contract.is_null()) {
         return SchemaContract::FromJson(table->schema_contract);
@@ -843,10 +842,7 @@ class RelationalNormalizer::Impl {
     }
     std::string norm_key;
     std::string table_piece;
-    bool blank = std::all_of(key.begin(), key.end(), [](char c) {
-      return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-    });
-    if (blank) {
+    if (Trim(key).empty()) {
       norm_key = "_empty";
       table_piece = "_empty";
     } else {
@@ -1915,7 +1911,7 @@ class RelationalNormalizer::Impl {
   bool bigint_markers_ = false;
 
   bool detect_iso_timestamp_ = false, detect_iso_date_ = false, detect_timestamp_ = false,
-       detect_large_integer_ = false, detect_wei_to_double_ = false;
+       detect_wei_to_double_ = false;
   std::vector<std::pair<NamePattern, DataType>> preferred_;
   std::vector<std::pair<std::string, NamePattern>> hints_;
   std::optional<SchemaContract> schema_contract_;
@@ -2037,6 +2033,5 @@ void RelationalNormalizer::Flush() { impl_->Flush(); }
 SchemaUpdate RelationalNormalizer::TakeSchemaUpdate() const { return impl_->TakeSchemaUpdate(); }
 const schema::Schema& RelationalNormalizer::schema() const { return impl_->schema(); }
 NormalizeStats RelationalNormalizer::stats() const { return impl_->stats(); }
-const std::string& RelationalNormalizer::root_table() const { return impl_->root_table(); }
 
 }  // namespace cdlt::normalize::relational

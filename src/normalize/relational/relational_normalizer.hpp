@@ -174,8 +174,6 @@ class RelationalNormalizer {
   /// The local schema: the snapshot with this normalizer's changes.
   const schema::Schema& schema() const;
   NormalizeStats stats() const;
-  /// The normalized name of the root table.
-  const std::string& root_table() const;
 
  private:
   class Impl;

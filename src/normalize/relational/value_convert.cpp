@@ -8,20 +8,20 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/text.hpp"
+
 namespace cdlt::normalize::relational {
 namespace {
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
-  return text;
+// Drop a leading '+' or '-'; true for '-'.
+bool TakeSign(std::string_view& text) {
+  if (text.empty() || (text.front() != '+' && text.front() != '-')) return false;
+  bool negative = text.front() == '-';
+  text.remove_prefix(1);
+  return negative;
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -177,11 +177,7 @@ std::optional<Micros> TextToTimestamp(std::string_view text) {
 std::optional<int64_t> TextToInt64(std::string_view text) {
   text = Trim(text);
   if (text.empty()) return std::nullopt;
-  bool negative = false;
-  if (text.front() == '+' || text.front() == '-') {
-    negative = text.front() == '-';
-    text.remove_prefix(1);
-  }
+  bool negative = TakeSign(text);
   int base = 10;
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
     base = 16;
@@ -217,7 +213,7 @@ std::optional<double> TextToDouble(std::string_view text) {
   std::string_view trimmed = Trim(text);
   if (trimmed.empty()) return std::nullopt;
   std::string_view body = trimmed;
-  if (body.front() == '+' || body.front() == '-') body.remove_prefix(1);
+  TakeSign(body);
   if (body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X')) {
     auto value = TextToInt64(trimmed);
     if (!value) return std::nullopt;
@@ -298,11 +294,7 @@ std::string PyFloatRepr(double value) {
 std::optional<__int128> TextToDecimal(std::string_view text, int precision, int scale) {
   text = Trim(text);
   if (text.empty()) return std::nullopt;
-  bool negative = false;
-  if (text.front() == '+' || text.front() == '-') {
-    negative = text.front() == '-';
-    text.remove_prefix(1);
-  }
+  bool negative = TakeSign(text);
   std::string int_digits, frac_digits;
   int exponent = 0;
   size_t pos = 0;

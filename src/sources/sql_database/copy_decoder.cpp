@@ -12,6 +12,12 @@
 namespace cdlt::sources::sql_database {
 namespace {
 
+// True the first time for `flag`; a plain load first, so the shared flag's cache line is only
+// written once (split readers share it).
+bool WarnOnce(std::atomic<bool>& flag) {
+  return !flag.load(std::memory_order_relaxed) && !flag.exchange(true);
+}
+
 constexpr char kSignature[] = "PGCOPY\n\377\r\n";  // + the terminating NUL: 11 bytes
 constexpr size_t kSignatureSize = 11;
 constexpr int32_t kPgEpochDays = 10957;                // 2000-01-01 - 1970-01-01
@@ -220,7 +226,7 @@ void CopyDecoder::DecodeValue(size_t c, const uint8_t* p, int32_t len) {
       int precision = plan.field.type.precision, scale = plan.field.type.scale;
       if (!DecodeNumeric(p, len, precision, scale, &value, &special, &rounded)) {
         if (special) {
-          if (!plan.warnings->numeric_special.exchange(true)) {
+          if (WarnOnce(plan.warnings->numeric_special)) {
             log::Warn(
                 "column {} of {}: NaN and Infinity have no decimal form in the destination; "
                 "such values are loaded as NULL",
@@ -233,7 +239,7 @@ void CopyDecoder::DecodeValue(size_t c, const uint8_t* p, int32_t len) {
                             "(data_type \"text\", or precision and scale) for this column",
                             precision, scale));
       }
-      if (rounded && !plan.warnings->numeric_rounded.exchange(true)) {
+      if (rounded && WarnOnce(plan.warnings->numeric_rounded)) {
         log::Warn(
             "column {} of {}: values have more than {} fractional digits and are rounded to "
             "decimal({}, {}); set a column hint (precision and scale, or data_type \"text\") "
@@ -289,7 +295,7 @@ void CopyDecoder::DecodeValue(size_t c, const uint8_t* p, int32_t len) {
       } else if (micros == std::numeric_limits<int64_t>::min()) {
         col.Append<int64_t>(-kMax);
       } else if (micros > kMax - 1 - kPgEpochMicros) {
-        if (!plan.warnings->out_of_range.exchange(true)) {
+        if (WarnOnce(plan.warnings->out_of_range)) {
           log::Warn(
               "column {} of {}: timestamps after year 294246 do not fit the destination; "
               "such values are loaded as NULL",

@@ -44,7 +44,7 @@ PgColumnPlan PlanColumn(const PgColumnInfo& column, ReflectionLevel level, const
                         std::string* warning) {
   PgColumnPlan plan;
   plan.name = column.name;
-  const std::string quoted = db::PgQuoteIdent(column.name);
+  const std::string quoted = db::QuoteIdent(column.name);
   plan.select_expr = quoted;
   plan.field.name = column.name;
   plan.field.nullable = !column.not_null;

@@ -64,7 +64,7 @@ class TableReader {
         level_(level),
         pool_size_(pool_size),
         where_(fmt::format("table {}.{} in {}", schema_, info_.name, credentials_.Describe())),
-        qualified_(db::PgQuoteIdent(schema_) + "." + db::PgQuoteIdent(info_.name)) {}
+        qualified_(db::QuoteIdent(schema_) + "." + db::QuoteIdent(info_.name)) {}
 
   void Read(Emitter& emitter) {
     std::vector<PgColumnPlan> plan = Plan(emitter.hints());
@@ -110,7 +110,7 @@ class TableReader {
     }
     nlohmann::json& state = emitter.resource_state()["incremental"][spec.cursor_path];
     pipeline::IncrementalFilter filter(spec, state, info_.primary_key, where_);
-    const std::string column = db::PgQuoteIdent(cursor->name);
+    const std::string column = db::QuoteIdent(cursor->name);
     auto literal = [&](const nlohmann::json& v) {
       std::string text = v.is_string() ? v.get<std::string>() : v.dump();
       return db::PgQuoteLiteral(text) + "::" + cursor->declared;
@@ -315,7 +315,7 @@ class TableReader {
   std::vector<std::string> PlanRanges(db::PgConnection& conn, int n) {
     std::vector<std::string> ranges;
     if (IsIntegerKey()) {
-      std::string key = db::PgQuoteIdent(info_.primary_key[0]);
+      std::string key = db::QuoteIdent(info_.primary_key[0]);
       db::PgRows r =
           conn.Query(fmt::format("SELECT min({0})::int8, max({0})::int8 FROM {1}", key, qualified_),
                      {}, fmt::format("planning ranges of {}", where_));

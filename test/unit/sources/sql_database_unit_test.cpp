@@ -51,7 +51,7 @@ TEST(PgCredentials, BadUrlsNameTheKeyWithoutThePassword) {
 }
 
 TEST(PgQuote, QuotesIdentifiersAndLiterals) {
-  EXPECT_EQ(db::PgQuoteIdent("we\"ird"), "\"we\"\"ird\"");
+  EXPECT_EQ(db::QuoteIdent("we\"ird"), "\"we\"\"ird\"");
   EXPECT_EQ(db::PgQuoteLiteral("it's"), "'it''s'");
   EXPECT_EQ(db::PgQuoteLiteral("a\\b"), "E'a\\\\b'");
 }
