@@ -44,8 +44,9 @@ class WideProject {
 };
 
 TEST(DuckDbMemoryE2E, WideRowsGetMoreMemoryThanTheInsertLimitAndAllLoad) {
-  // 30k rows of 20 × 64 characters: about 40MB in DuckDB, more than an 8MB insert limit.
-  WideProject p(30000, 20, "insert_memory_limit = \"8MB\"\n");
+  // 30k rows of 20 × 64 characters: about 40MB in DuckDB, more than an 8MB insert limit. The
+  // ceiling is the user's memory_limit, in DuckDB's short unit form.
+  WideProject p(30000, 20, "insert_memory_limit = \"8MB\"\nmemory_limit = \"1G\"\n");
   CommandResult r = p.Run();
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_NE(r.err.find("DuckDB ran out of memory; retrying with memory_limit = 16MB"),

@@ -198,7 +198,11 @@ std::optional<double> SizeBytes(const std::string& value) {
                                                                      {"KIB", 1024.},
                                                                      {"MIB", 1048576.},
                                                                      {"GIB", 1073741824.},
-                                                                     {"TIB", 1099511627776.}};
+                                                                     {"TIB", 1099511627776.},
+                                                                     {"K", 1e3},
+                                                                     {"M", 1e6},
+                                                                     {"G", 1e9},
+                                                                     {"T", 1e12}};
   for (const auto& [name, factor] : kUnits) {
     if (unit == name) return number * factor;
   }
