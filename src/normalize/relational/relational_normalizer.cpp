@@ -748,6 +748,8 @@ class RelationalNormalizer::Impl {
       for (const schema::Column& c : table->columns) {
         if (c.primary_key) primary_key_.push_back(c.name);
       }
+      // Sorted once: RootRowId hashes the key columns by name.
+      std::sort(primary_key_.begin(), primary_key_.end());
     }
     if (row_id_kind_ == RowIdKind::kKeyHash && primary_key_.empty()) {
       Throw(ErrorKind::kConfig,
@@ -1289,11 +1291,9 @@ class RelationalNormalizer::Impl {
     std::string text;
     dom::object item = AsObject(*obj);
     if (row_id_kind_ == RowIdKind::kKeyHash) {
-      std::vector<std::string> keys = primary_key_;
-      std::sort(keys.begin(), keys.end());
       text.push_back('{');
       bool first = true;
-      for (const std::string& key : keys) {
+      for (const std::string& key : primary_key_) {
         if (!first) text.push_back(',');
         first = false;
         AppendJsonString(text, key);
