@@ -157,8 +157,7 @@ class LineChunkReader::Decoder {
 };
 
 LineChunkReader::LineChunkReader(const fs::path& path, size_t chunk_bytes)
-    : chunk_bytes_(std::max<size_t>(chunk_bytes, 64)),
-      decoder_(std::make_unique<Decoder>(path)) {}
+    : chunk_bytes_(std::max<size_t>(chunk_bytes, 64)), decoder_(std::make_unique<Decoder>(path)) {}
 
 LineChunkReader::~LineChunkReader() = default;
 
