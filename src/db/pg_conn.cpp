@@ -5,6 +5,10 @@
 
 #include <charconv>
 #include <memory>
+#include <optional>
+#include <utility>
+
+#include "common/text.hpp"
 
 namespace cdlt::db {
 namespace {
@@ -16,30 +20,11 @@ std::string TrimMessage(const char* message) {
   return text;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view text, std::string_view what, std::string_view part) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%') {
-      int hi = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
-      int lo = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        Throw(ErrorKind::kConfig, "{}: bad percent-encoding in the URL's {}", what, part);
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
+// A percent-decoded part of the credentials URL; `part` names it in the error.
+std::string DecodeUrlPart(std::string_view text, std::string_view what, std::string_view part) {
+  std::optional<std::string> decoded = PercentDecode(text, BadPercentEscape::kReject);
+  if (!decoded) Throw(ErrorKind::kConfig, "{}: bad percent-encoding in the URL's {}", what, part);
+  return std::move(*decoded);
 }
 
 struct ResultDeleter {
@@ -79,10 +64,10 @@ PgCredentials PgCredentials::FromUrl(std::string_view url, std::string_view what
     std::string_view userinfo = rest.substr(0, at);
     rest = rest.substr(at + 1);
     if (size_t colon = userinfo.find(':'); colon != std::string_view::npos) {
-      c.username = PercentDecode(userinfo.substr(0, colon), what, "user name");
-      c.password = Secret<std::string>(PercentDecode(userinfo.substr(colon + 1), what, "password"));
+      c.username = DecodeUrlPart(userinfo.substr(0, colon), what, "user name");
+      c.password = Secret<std::string>(DecodeUrlPart(userinfo.substr(colon + 1), what, "password"));
     } else {
-      c.username = PercentDecode(userinfo, what, "user name");
+      c.username = DecodeUrlPart(userinfo, what, "user name");
     }
   }
   std::string_view host = rest;
@@ -103,7 +88,7 @@ PgCredentials PgCredentials::FromUrl(std::string_view url, std::string_view what
   } else {
     rest = {};
   }
-  if (!host.empty()) c.host = PercentDecode(host, what, "host");
+  if (!host.empty()) c.host = DecodeUrlPart(host, what, "host");
   if (!rest.empty()) {
     int port = 0;
     auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), port);
@@ -112,16 +97,16 @@ PgCredentials PgCredentials::FromUrl(std::string_view url, std::string_view what
     }
     c.port = port;
   }
-  c.database = PercentDecode(path, what, "database");
+  c.database = DecodeUrlPart(path, what, "database");
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view item = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (item.empty()) continue;
     size_t eq = item.find('=');
-    std::string key = PercentDecode(item.substr(0, eq), what, "query");
+    std::string key = DecodeUrlPart(item.substr(0, eq), what, "query");
     std::string value =
-        eq == std::string_view::npos ? "" : PercentDecode(item.substr(eq + 1), what, "query");
+        eq == std::string_view::npos ? "" : DecodeUrlPart(item.substr(eq + 1), what, "query");
     if (key == "connect_timeout") {
       c.connect_timeout = std::atoi(value.c_str());
     } else if (key == "password") {

@@ -101,6 +101,24 @@ std::string HashSql(std::vector<std::string> columns) {
   return fmt::format("left(to_base64(unhex(md5(concat({})))), 14)", parts);
 }
 
+/// The SQL expression (over the columns of a row of `table`) of scd2's row hash: 14 base64
+/// characters (as dlt's ids) of the MD5 of the row's non-NULL data columns, by name, excluding
+/// columns starting with _dlt and the scd2 columns, so a column added later with NULLs keeps the
+/// hash.
+std::string RowHashSql(const schema::Table& table) {
+  std::vector<std::string> columns;
+  for (const auto* c : CompleteColumns(table)) {
+    if (c->name.rfind(schema::kDltPrefix, 0) == 0) continue;
+    if (schema::HasExtraFlag(*c, schema::kValidFromHint) ||
+        schema::HasExtraFlag(*c, schema::kValidToHint) ||
+        schema::HasExtraFlag(*c, schema::kRowVersionHint)) {
+      continue;
+    }
+    columns.push_back(c->name);
+  }
+  return HashSql(std::move(columns));
+}
+
 const schema::Column* FlaggedColumn(const schema::Table& table, std::string_view hint) {
   for (const auto& c : table.columns) {
     if (schema::HasExtraFlag(c, hint)) return &c;
@@ -204,20 +222,6 @@ std::vector<std::string> ColumnNames(const schema::Table& table) {
 }
 
 }  // namespace
-
-std::string RowHashSql(const schema::Table& table) {
-  std::vector<std::string> columns;
-  for (const auto* c : CompleteColumns(table)) {
-    if (c->name.rfind(schema::kDltPrefix, 0) == 0) continue;
-    if (schema::HasExtraFlag(*c, schema::kValidFromHint) ||
-        schema::HasExtraFlag(*c, schema::kValidToHint) ||
-        schema::HasExtraFlag(*c, schema::kRowVersionHint)) {
-      continue;
-    }
-    columns.push_back(c->name);
-  }
-  return HashSql(std::move(columns));
-}
 
 std::vector<std::string> CheckMergeTable(const schema::Schema& schema, const std::string& root) {
   std::vector<std::string> warnings;

@@ -23,10 +23,4 @@ std::vector<std::string> CheckMergeTable(const schema::Schema& schema, const std
 std::string MergeSql(const schema::Schema& schema, const std::string& root, const std::string& main,
                      const std::string& staging, const std::string& boundary_sql);
 
-/// The SQL expression (over the columns of a row of `table`) of scd2's row hash: 14 base64
-/// characters (as dlt's ids) of the MD5 of the row's non-NULL data columns, by name, excluding
-/// columns starting with _dlt and the scd2 columns, so a column added later with NULLs keeps the
-/// hash.
-std::string RowHashSql(const schema::Table& table);
-
 }  // namespace cdlt::dest::duckdb

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "common/text.hpp"
+#include "schema/digest.hpp"
 
 namespace cdlt::normalize::relational {
 namespace {
@@ -377,37 +378,15 @@ std::optional<std::string> TextToBinary(std::string_view text) {
     }
     return out;
   }
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  auto b64 = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (IsDigit(c)) return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      char c = text[i + j];
-      if (c == '=' && i + 4 == text.size() && j >= 2) {
-        v[j] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad > 0) return std::nullopt;
-      v[j] = b64(c);
-      if (v[j] < 0) return std::nullopt;
-    }
-    uint32_t triple = (static_cast<uint32_t>(v[0]) << 18) | (static_cast<uint32_t>(v[1]) << 12) |
-                      (static_cast<uint32_t>(v[2]) << 6) | static_cast<uint32_t>(v[3]);
-    out.push_back(static_cast<char>((triple >> 16) & 0xFF));
-    if (pad < 2) out.push_back(static_cast<char>((triple >> 8) & 0xFF));
-    if (pad < 1) out.push_back(static_cast<char>(triple & 0xFF));
+  // Strict base64: the shared decoder also takes unpadded text, any number of trailing '=' and
+  // an empty string; binary coercion accepts only whole 4-character groups with at most two '='
+  // at the very end (an '=' anywhere else is rejected by the decoder itself).
+  std::string_view unpadded = text;
+  while (!unpadded.empty() && unpadded.back() == '=') unpadded.remove_suffix(1);
+  if (text.empty() || text.size() % 4 != 0 || text.size() - unpadded.size() > 2) {
+    return std::nullopt;
   }
-  return out;
+  return schema::Base64Decode(text);
 }
 
 std::optional<std::string> Int64ToBytes(int64_t value) {

@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "common/text.hpp"
 #include "config/config.hpp"
 #include "db/duckdb_conn.hpp"
 #include "io/text_stream.hpp"
@@ -118,13 +119,6 @@ bool GlobMatch(std::string_view pattern, std::string_view path) {
   return path.empty();
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // A local folder for `bucket_url`: a path, or a file:// URL (percent-decoded).
 fs::path LocalFolder(const std::string& bucket_url) {
   std::string_view url = bucket_url;
@@ -139,16 +133,8 @@ fs::path LocalFolder(const std::string& bucket_url) {
   }
   std::string_view rest = url.substr(scheme_end + 3);
   if (rest.rfind("localhost/", 0) == 0) rest.remove_prefix(std::string_view("localhost").size());
-  std::string decoded;
-  for (size_t i = 0; i < rest.size(); ++i) {
-    if (rest[i] == '%' && i + 2 < rest.size() && HexValue(rest[i + 1]) >= 0 &&
-        HexValue(rest[i + 2]) >= 0) {
-      decoded += static_cast<char>(HexValue(rest[i + 1]) * 16 + HexValue(rest[i + 2]));
-      i += 2;
-    } else {
-      decoded += rest[i];
-    }
-  }
+  // A '%' without two hex digits after it is part of the folder name.
+  std::string decoded = *PercentDecode(rest, BadPercentEscape::kKeep);
   if (decoded.empty()) Throw(ErrorKind::kConfig, "bucket_url {} names no folder", bucket_url);
   return fs::absolute(fs::path(decoded));
 }
