@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,24 @@ namespace cdlt::schema {
 
 /// Return `length` bytes of the SHAKE-128 extendable output of `data`.
 std::string Shake128(std::string_view data, size_t length);
+
+/// Bytes of one SHAKE-128 block: Shake128Many takes inputs shorter than this.
+inline constexpr size_t kShake128Rate = 168;
+
+/// Write the first `length` (at most kShake128Rate) bytes of the SHAKE-128 output of each
+/// `data[i]` to `out + i * length`; every input must be shorter than kShake128Rate bytes. Hashes
+/// 4 or 8 inputs side by side when the CPU has AVX2 or AVX-512. Thread-safe.
+void Shake128Many(std::span<const std::string_view> data, unsigned char* out, size_t length);
+
+namespace detail {
+/// The instruction sets Shake128Many can use (tests run each one the CPU has).
+enum class KeccakIsa { kScalar, kAvx2, kAvx512 };
+/// The widest instruction set this CPU runs.
+KeccakIsa BestKeccakIsa();
+/// Shake128Many with the given instruction set (which the CPU must run).
+void Shake128Many(KeccakIsa isa, std::span<const std::string_view> data, unsigned char* out,
+                  size_t length);
+}  // namespace detail
 
 /// SHAKE-128 for many short inputs: the algorithm is fetched and the context allocated once.
 /// Not thread-safe; use one per thread.

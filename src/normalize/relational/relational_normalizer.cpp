@@ -419,6 +419,18 @@ struct ArenaRef {
   size_t len = 0;
 };
 
+// A nested row id to be hashed into the arena at `out` (NestedId).
+struct PendingId {
+  size_t out;
+  ArenaRef parent;
+  uint32_t table;
+  int64_t idx;
+};
+
+// What a nested row id's place holds until it is hashed.
+constexpr char kPendingId[] = "______________";
+static_assert(sizeof(kPendingId) - 1 == kDigestChars);
+
 // Where a nested row hangs.
 struct RowLink {
   ArenaRef parent_id;
@@ -1051,6 +1063,7 @@ class RelationalNormalizer::Impl {
     cells_.clear();
     rows_.clear();
     arena_.clear();
+    pending_ids_.clear();
     try {
       if (item.type() == dom::element_type::OBJECT) {
         ProcessRow(root_index_, &item, {}, max_nesting_, nullptr, 0);
@@ -1061,6 +1074,7 @@ class RelationalNormalizer::Impl {
       e.With("line", std::to_string(line));
       throw;
     }
+    HashNestedIds();
     Commit();
   }
 
@@ -1139,7 +1153,7 @@ class RelationalNormalizer::Impl {
         row_id = row_id_kind_ == RowIdKind::kRandom || obj == nullptr ? RandomRowId()
                                                                       : ArenaPut(RootRowId(obj));
       } else {
-        row_id = NestedId(link->parent_id, t.name, link->idx);
+        row_id = NestedId(link->parent_id, ti, link->idx);
       }
     }
     ArenaRef root_id = link == nullptr ? row_id : link->root_id;
@@ -1270,20 +1284,69 @@ class RelationalNormalizer::Impl {
     return ArenaPut({id, kDigestChars});
   }
 
-  // NestedRowId(parent_id, table, idx) into the arena, without allocating.
-  ArenaRef NestedId(ArenaRef parent_id, std::string_view table, int64_t idx) {
-    id_text_.assign(ArenaGet(parent_id));
-    id_text_.push_back('_');
-    id_text_.append(table);
-    id_text_.push_back('_');
-    char digits[24];
-    auto end = std::to_chars(digits, digits + sizeof(digits), idx).ptr;
-    id_text_.append(digits, end);
-    unsigned char bytes[10];
-    hasher_.Digest(id_text_, bytes, sizeof(bytes));
-    char id[kDigestChars];
-    EncodeDigest(bytes, id);
-    return ArenaPut({id, kDigestChars});
+  // The place in the arena of NestedRowId(parent_id, t.name, idx). The digest is written there
+  // by HashNestedIds before the document's rows are committed: the document's nested ids are
+  // then hashed side by side (schema::Shake128Many). Until then the place holds a fixed text,
+  // which nothing reads (dlt columns are staged by reference).
+  ArenaRef NestedId(ArenaRef parent_id, uint32_t ti, int64_t idx) {
+    ArenaRef ref = ArenaPut(std::string_view(kPendingId, kDigestChars));
+    pending_ids_.push_back({ref.off, parent_id, ti, idx});
+    return ref;
+  }
+
+  // Write the digests of pending_ids_ into their places. A nested row's id hashes its parent's
+  // id, so a run of ids is hashed together only while no parent in it is still pending.
+  void HashNestedIds() {
+    size_t begin = 0;
+    for (size_t i = 0; i < pending_ids_.size(); ++i) {
+      if (i > begin && pending_ids_[i].parent.off >= pending_ids_[begin].out) {
+        HashNestedIds(begin, i);
+        begin = i;
+      }
+    }
+    HashNestedIds(begin, pending_ids_.size());
+    pending_ids_.clear();
+  }
+
+  void HashNestedIds(size_t begin, size_t end) {
+    if (begin == end) return;
+    id_text_.clear();
+    for (size_t i = begin; i < end; ++i) {
+      const PendingId& id = pending_ids_[i];
+      id_text_.append(ArenaGet(id.parent));
+      id_text_.push_back('_');
+      id_text_.append(tables_[id.table]->name);
+      id_text_.push_back('_');
+      char digits[24];
+      id_text_.append(digits, std::to_chars(digits, digits + sizeof(digits), id.idx).ptr);
+      id_ends_.push_back(id_text_.size());
+    }
+    id_views_.clear();
+    size_t from = 0;
+    for (size_t to : id_ends_) {
+      id_views_.emplace_back(id_text_.data() + from, to - from);
+      from = to;
+    }
+    id_ends_.clear();
+    // Texts too long for one block (very long table names) take OpenSSL's path, one by one.
+    id_bytes_.resize(id_views_.size() * 10);
+    bool all_short = std::all_of(id_views_.begin(), id_views_.end(), [](std::string_view text) {
+      return text.size() < schema::kShake128Rate;
+    });
+    if (all_short) {
+      schema::Shake128Many(id_views_, id_bytes_.data(), 10);
+    } else {
+      for (size_t i = 0; i < id_views_.size(); ++i) {
+        hasher_.Digest(id_views_[i], id_bytes_.data() + i * 10, 10);
+      }
+    }
+    for (size_t i = begin; i < end; ++i) {
+      unsigned char bytes[10];
+      std::memcpy(bytes, id_bytes_.data() + (i - begin) * 10, sizeof(bytes));
+      char id[kDigestChars];
+      EncodeDigest(bytes, id);
+      std::memcpy(arena_.data() + pending_ids_[i].out, id, kDigestChars);
+    }
   }
 
   // The id of a root row made from its primary key or its content (merge strategies, §5.3).
@@ -1907,6 +1970,10 @@ class RelationalNormalizer::Impl {
   dom::parser aux_parser_;
   schema::Shake128Hasher hasher_;
   std::string id_text_;
+  std::vector<size_t> id_ends_;
+  std::vector<std::string_view> id_views_;
+  std::vector<unsigned char> id_bytes_;
+  std::vector<PendingId> pending_ids_;
   std::string rewrite_;
   bool bigint_markers_ = false;
 

@@ -1,8 +1,10 @@
 #include "normalize/relational/relational_normalizer.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -245,6 +247,57 @@ TEST(RelationalNormalizer, RandomRootIdsDifferPerRowAndSeed) {
 TEST(RelationalNormalizer, NestedRowIdMatchesDltDigest) {
   EXPECT_EQ(NestedRowId("ROOTID123", "orders__items", 0), "/rFVZUpXkznLuA");
   EXPECT_EQ(NestedRowId("ROOTID123", "orders__items", 1), "jcVqliL8+QSD7w");
+}
+
+// Nested ids are hashed per document in batches (schema::Shake128Many) after the rows are staged;
+// every one must still be NestedRowId(parent's _dlt_id, table, _dlt_list_idx), also three levels
+// deep (a parent hashed in the same document), for many ids per document, and for a table name
+// too long for one SHAKE block (hashed one by one instead).
+TEST(RelationalNormalizer, NestedIdsHashTheirParentsIdAtEveryLevel) {
+  const std::string long_root = "t" + std::string(170, 'x');
+  for (const std::string& root : {std::string("t"), long_root}) {
+    Sink sink;
+    RelationalNormalizer n(schema::Schema::New("s"), Root(root), Options(), sink.fn());
+    std::string doc = R"({"a": [)";
+    for (int i = 0; i < 11; ++i) {
+      if (i > 0) doc += ',';
+      doc += fmt::format(R"({{"i": {}, "b": [{{"c": [1, 2]}}, {{"c": [3]}}, {{"c": []}}]}})", i);
+    }
+    doc += "]}";
+    n.FeedDocument(doc);
+    n.FeedDocument(doc);
+    n.Flush();
+    std::map<std::string, std::set<std::string>> ids;  // table → _dlt_id
+    auto column = [](const Batch& batch, std::string_view name) -> const Column& {
+      int i = batch.FindColumn(name);
+      EXPECT_GE(i, 0) << name;
+      return batch.column(static_cast<size_t>(i));
+    };
+    for (const Batch& batch : sink.batches[root]) {
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        ids[root].insert(std::string(column(batch, "_dlt_id").GetString(r)));
+      }
+    }
+    size_t checked = 0;
+    for (const auto& [table, parent] :
+         std::vector<std::pair<std::string, std::string>>{{root + "__a", root},
+                                                          {root + "__a__b", root + "__a"},
+                                                          {root + "__a__b__c", root + "__a__b"}}) {
+      ASSERT_TRUE(sink.batches.count(table)) << table;
+      for (const Batch& batch : sink.batches[table]) {
+        for (size_t r = 0; r < batch.num_rows(); ++r) {
+          std::string parent_id(column(batch, "_dlt_parent_id").GetString(r));
+          std::string id(column(batch, "_dlt_id").GetString(r));
+          int64_t idx = column(batch, "_dlt_list_idx").Get<int64_t>(r);
+          EXPECT_TRUE(ids[parent].count(parent_id)) << table << " row " << r;
+          EXPECT_EQ(id, NestedRowId(parent_id, table, idx)) << table << " row " << r;
+          ids[table].insert(id);
+          ++checked;
+        }
+      }
+    }
+    EXPECT_EQ(checked, 2u * (11 + 33 + 33));
+  }
 }
 
 // C7: the variant name is shortened as a whole from the joined normalized path.
