@@ -16,11 +16,12 @@
 #include "common/error.hpp"
 #include "schema/digest.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__)
-// Vector values pass between the always-inlined helpers below; GCC warns that their ABI would
-// depend on the target, which does not matter for functions that never exist on their own.
-#pragma GCC diagnostic ignored "-Wpsabi"
+// Vector values pass between the always-inlined helpers below; the compilers warn that their ABI
+// would depend on the target, which does not matter for functions that never exist on their own.
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wunknown-warning-option"
 #endif
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace cdlt::schema {
 namespace {
