@@ -18,6 +18,7 @@
 
 // Vector values pass between the always-inlined helpers below; the compilers warn that their ABI
 // would depend on the target, which does not matter for functions that never exist on their own.
+// For the whole file: GCC reports these at its end, past any `diagnostic pop`.
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Wunknown-warning-option"
 #endif
@@ -26,7 +27,8 @@
 namespace cdlt::schema {
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "lanes are read as little-endian words");
+// Lanes are read from and written to bytes as little-endian words; elsewhere OpenSSL does it.
+constexpr bool kLittleEndian = std::endian::native == std::endian::little;
 
 constexpr int kRounds = 24;
 constexpr size_t kRateWords = kShake128Rate / 8;
@@ -86,12 +88,12 @@ template <int I, class V>
 
 template <int Y, class V>
 [[gnu::always_inline]] inline void Chi(const V* b, V* a) {
-  constexpr int r = 5 * Y;
-  a[r + 0] = b[r + 0] ^ (~b[r + 1] & b[r + 2]);
-  a[r + 1] = b[r + 1] ^ (~b[r + 2] & b[r + 3]);
-  a[r + 2] = b[r + 2] ^ (~b[r + 3] & b[r + 4]);
-  a[r + 3] = b[r + 3] ^ (~b[r + 4] & b[r + 0]);
-  a[r + 4] = b[r + 4] ^ (~b[r + 0] & b[r + 1]);
+  constexpr int kRow = 5 * Y;
+  a[kRow + 0] = b[kRow + 0] ^ (~b[kRow + 1] & b[kRow + 2]);
+  a[kRow + 1] = b[kRow + 1] ^ (~b[kRow + 2] & b[kRow + 3]);
+  a[kRow + 2] = b[kRow + 2] ^ (~b[kRow + 3] & b[kRow + 4]);
+  a[kRow + 3] = b[kRow + 3] ^ (~b[kRow + 4] & b[kRow + 0]);
+  a[kRow + 4] = b[kRow + 4] ^ (~b[kRow + 0] & b[kRow + 1]);
   if constexpr (Y < 4) Chi<Y + 1>(b, a);
 }
 
@@ -120,7 +122,7 @@ template <class V>
 [[gnu::always_inline]] inline void PadBlock(std::string_view message,
                                             uint64_t (&words)[kRateWords]) {
   unsigned char block[kShake128Rate] = {};
-  std::memcpy(block, message.data(), message.size());
+  if (!message.empty()) std::memcpy(block, message.data(), message.size());
   block[message.size()] ^= 0x1F;
   block[kShake128Rate - 1] ^= 0x80;
   std::memcpy(words, block, kShake128Rate);
@@ -211,6 +213,11 @@ void Shake128Many(KeccakIsa isa, std::span<const std::string_view> data, unsigne
   CDLT_ASSERT(length <= kShake128Rate, "Shake128Many: output longer than one block");
   for (std::string_view message : data) {
     CDLT_ASSERT(message.size() < kShake128Rate, "Shake128Many: input longer than one block");
+  }
+  if (!kLittleEndian) {
+    Shake128Hasher hasher;
+    for (size_t i = 0; i < data.size(); ++i) hasher.Digest(data[i], out + i * length, length);
+    return;
   }
   switch (isa) {
 #if defined(__x86_64__)

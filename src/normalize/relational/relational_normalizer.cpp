@@ -183,11 +183,13 @@ bool IsBigNumMarked(std::string_view text) {
          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// Characters of a 10-byte digest in base64 without padding (DltDigest, NestedRowId).
+// Bytes of the SHAKE-128 digests that make ids, and their characters in base64 without padding
+// (DltDigest, NestedRowId).
+constexpr size_t kDigestBytes = 10;
 constexpr size_t kDigestChars = 14;
 
 // Base64 (standard alphabet) of 10 bytes with the trailing "==" left off: what DltDigest makes.
-void EncodeDigest(const unsigned char (&bytes)[10], char (&out)[kDigestChars]) {
+void EncodeDigest(const unsigned char (&bytes)[kDigestBytes], char (&out)[kDigestChars]) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t o = 0;
@@ -425,6 +427,7 @@ struct PendingId {
   ArenaRef parent;
   uint32_t table;
   int64_t idx;
+  size_t depth;  // levels below the root (1: a row of a list of the root row)
 };
 
 // What a nested row id's place holds until it is hashed.
@@ -1064,6 +1067,8 @@ class RelationalNormalizer::Impl {
     rows_.clear();
     arena_.clear();
     pending_ids_.clear();
+    max_pending_depth_ = 0;
+    dlt_text_active_ = false;  // a previous document may have thrown inside SetDltText
     try {
       if (item.type() == dom::element_type::OBJECT) {
         ProcessRow(root_index_, &item, {}, max_nesting_, nullptr, 0);
@@ -1153,7 +1158,7 @@ class RelationalNormalizer::Impl {
         row_id = row_id_kind_ == RowIdKind::kRandom || obj == nullptr ? RandomRowId()
                                                                       : ArenaPut(RootRowId(obj));
       } else {
-        row_id = NestedId(link->parent_id, ti, link->idx);
+        row_id = NestedId(link->parent_id, ti, link->idx, depth);
       }
     }
     ArenaRef root_id = link == nullptr ? row_id : link->root_id;
@@ -1275,7 +1280,7 @@ class RelationalNormalizer::Impl {
 
   // The id of a root row made of random bytes, into the arena (as RootRowId would make it).
   ArenaRef RandomRowId() {
-    unsigned char bytes[10];
+    unsigned char bytes[kDigestBytes];
     uint64_t a = rng_(), b = rng_();
     std::memcpy(bytes, &a, 8);
     std::memcpy(bytes + 8, &b, 2);
@@ -1284,34 +1289,40 @@ class RelationalNormalizer::Impl {
     return ArenaPut({id, kDigestChars});
   }
 
-  // The place in the arena of NestedRowId(parent_id, t.name, idx). The digest is written there
-  // by HashNestedIds before the document's rows are committed: the document's nested ids are
-  // then hashed side by side (schema::Shake128Many). Until then the place holds a fixed text,
-  // which nothing reads (dlt columns are staged by reference).
-  ArenaRef NestedId(ArenaRef parent_id, uint32_t ti, int64_t idx) {
+  // The place in the arena of NestedRowId(parent_id, t.name, idx) for a row `depth` levels below
+  // the root. The digest is written there by HashNestedIds before the document's rows are
+  // committed, so that the document's nested ids are hashed side by side (Shake128Many). Until
+  // then the place holds a fixed text; only Commit reads the dlt columns' text (they are staged
+  // by reference), except when a user's value made such a column non-text: then the placeholder,
+  // like any digest, fails to coerce and goes to the text variant, also by reference.
+  ArenaRef NestedId(ArenaRef parent_id, uint32_t ti, int64_t idx, size_t depth) {
     ArenaRef ref = ArenaPut(std::string_view(kPendingId, kDigestChars));
-    pending_ids_.push_back({ref.off, parent_id, ti, idx});
+    pending_ids_.push_back({ref.off, parent_id, ti, idx, depth});
+    max_pending_depth_ = std::max(max_pending_depth_, depth);
     return ref;
   }
 
-  // Write the digests of pending_ids_ into their places. A nested row's id hashes its parent's
-  // id, so a run of ids is hashed together only while no parent in it is still pending.
+  // Write the digests of pending_ids_ into their places, one nesting level at a time: a nested
+  // row's id hashes its parent's id, which is one level up (or a root id, never pending).
   void HashNestedIds() {
-    size_t begin = 0;
-    for (size_t i = 0; i < pending_ids_.size(); ++i) {
-      if (i > begin && pending_ids_[i].parent.off >= pending_ids_[begin].out) {
-        HashNestedIds(begin, i);
-        begin = i;
+    if (pending_ids_.empty()) return;
+    for (size_t depth = 1; depth <= max_pending_depth_; ++depth) {
+      id_group_.clear();
+      for (size_t i = 0; i < pending_ids_.size(); ++i) {
+        if (pending_ids_[i].depth == depth) id_group_.push_back(i);
       }
+      HashIdGroup();
     }
-    HashNestedIds(begin, pending_ids_.size());
     pending_ids_.clear();
+    max_pending_depth_ = 0;
   }
 
-  void HashNestedIds(size_t begin, size_t end) {
-    if (begin == end) return;
+  // Hash the pending ids listed in id_group_ (their parents' ids are final).
+  void HashIdGroup() {
+    if (id_group_.empty()) return;
     id_text_.clear();
-    for (size_t i = begin; i < end; ++i) {
+    id_ends_.clear();
+    for (size_t i : id_group_) {
       const PendingId& id = pending_ids_[i];
       id_text_.append(ArenaGet(id.parent));
       id_text_.push_back('_');
@@ -1327,25 +1338,24 @@ class RelationalNormalizer::Impl {
       id_views_.emplace_back(id_text_.data() + from, to - from);
       from = to;
     }
-    id_ends_.clear();
-    // Texts too long for one block (very long table names) take OpenSSL's path, one by one.
-    id_bytes_.resize(id_views_.size() * 10);
+    id_bytes_.resize(id_views_.size() * kDigestBytes);
     bool all_short = std::all_of(id_views_.begin(), id_views_.end(), [](std::string_view text) {
       return text.size() < schema::kShake128Rate;
     });
     if (all_short) {
-      schema::Shake128Many(id_views_, id_bytes_.data(), 10);
+      schema::Shake128Many(id_views_, id_bytes_.data(), kDigestBytes);
     } else {
-      for (size_t i = 0; i < id_views_.size(); ++i) {
-        hasher_.Digest(id_views_[i], id_bytes_.data() + i * 10, 10);
+      // A text too long for one block (a very long table name): OpenSSL, one by one.
+      for (size_t k = 0; k < id_views_.size(); ++k) {
+        hasher_.Digest(id_views_[k], id_bytes_.data() + k * kDigestBytes, kDigestBytes);
       }
     }
-    for (size_t i = begin; i < end; ++i) {
-      unsigned char bytes[10];
-      std::memcpy(bytes, id_bytes_.data() + (i - begin) * 10, sizeof(bytes));
+    for (size_t k = 0; k < id_group_.size(); ++k) {
+      unsigned char bytes[kDigestBytes];
+      std::memcpy(bytes, id_bytes_.data() + k * kDigestBytes, kDigestBytes);
       char id[kDigestChars];
       EncodeDigest(bytes, id);
-      std::memcpy(arena_.data() + pending_ids_[i].out, id, kDigestChars);
+      std::memcpy(arena_.data() + pending_ids_[id_group_[k]].out, id, kDigestChars);
     }
   }
 
@@ -1974,6 +1984,8 @@ class RelationalNormalizer::Impl {
   std::vector<std::string_view> id_views_;
   std::vector<unsigned char> id_bytes_;
   std::vector<PendingId> pending_ids_;
+  size_t max_pending_depth_ = 0;
+  std::vector<size_t> id_group_;
   std::string rewrite_;
   bool bigint_markers_ = false;
 

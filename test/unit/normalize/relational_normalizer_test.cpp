@@ -300,6 +300,63 @@ TEST(RelationalNormalizer, NestedIdsHashTheirParentsIdAtEveryLevel) {
   }
 }
 
+// More shapes for the batched nested ids: a list long enough for 8-lane groups, a nested object
+// that brings its own _dlt_id (its children hash that one), and a document that throws after
+// some ids are pending, followed by a good one on the same normalizer.
+TEST(RelationalNormalizer, NestedIdsWithUserIdsLongListsAndAfterAnError) {
+  schema::Schema live = schema::Schema::New("s");
+  {
+    RelationalNormalizer seed(live, Root("t"), Options(), [](const std::string&, Batch) {});
+    seed.FeedDocument(R"({"a": [{"n": 1}]})");
+    seed.Flush();
+    ASSERT_TRUE(MergeSchemaUpdate(live, seed.TakeSchemaUpdate()).merged);
+  }
+  RootTableSpec root = Root("t");
+  root.schema_contract =
+      SchemaContract{ContractMode::kEvolve, ContractMode::kEvolve, ContractMode::kFreeze};
+  Sink sink;
+  RelationalNormalizer n(live, root, Options(), sink.fn());
+  // "n": "x" cannot become bigint under data_type freeze: thrown after a's first ids are pending.
+  EXPECT_CDLT_ERROR(n.FeedDocument(R"({"a": [{"n": 1}, {"n": 2}, {"n": "x"}]})"),
+                    ErrorKind::kSchemaContract, "data_type: freeze");
+  std::string doc = R"({"a": [{"n": 7, "_dlt_id": "mine", "b": [1, 2, 3]}, {"n": 8, "b": [4]}],)"
+                    R"( "c": [)";
+  for (int i = 0; i < 21; ++i) doc += (i > 0 ? "," : "") + std::to_string(i);
+  doc += "]}";
+  n.FeedDocument(doc);
+  n.Flush();
+  auto column = [](const Batch& batch, std::string_view name) -> const Column& {
+    int i = batch.FindColumn(name);
+    EXPECT_GE(i, 0) << name;
+    return batch.column(static_cast<size_t>(i));
+  };
+  ASSERT_EQ(sink.Rows("t"), 1u);
+  std::string root_id(column(sink.batches["t"][0], "_dlt_id").GetString(0));
+  // Each nested row: its parent's id and its own, checked against NestedRowId.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> rows;
+  for (const std::string table : {"t__a", "t__a__b", "t__c"}) {
+    ASSERT_EQ(sink.batches[table].size(), 1u) << table;
+    const Batch& batch = sink.batches[table][0];
+    for (size_t r = 0; r < batch.num_rows(); ++r) {
+      std::string parent(column(batch, "_dlt_parent_id").GetString(r));
+      std::string id(column(batch, "_dlt_id").GetString(r));
+      int64_t idx = column(batch, "_dlt_list_idx").Get<int64_t>(r);
+      if (id != "mine") {
+        EXPECT_EQ(id, NestedRowId(parent, table, idx)) << table << " row " << r;
+      }
+      rows[table].emplace_back(parent, id);
+    }
+  }
+  ASSERT_EQ(rows["t__a"].size(), 2u);  // nothing of the document that threw
+  EXPECT_EQ(rows["t__a"][0], std::make_pair(root_id, std::string("mine")));
+  EXPECT_EQ(rows["t__a"][1].first, root_id);
+  ASSERT_EQ(rows["t__a__b"].size(), 4u);
+  for (size_t r = 0; r < 3; ++r) EXPECT_EQ(rows["t__a__b"][r].first, "mine");
+  EXPECT_EQ(rows["t__a__b"][3].first, rows["t__a"][1].second);
+  ASSERT_EQ(rows["t__c"].size(), 21u);
+  for (const auto& [parent, id] : rows["t__c"]) EXPECT_EQ(parent, root_id);
+}
+
 // C7: the variant name is shortened as a whole from the joined normalized path.
 TEST(RelationalNormalizer, VariantColumnNameIsShortened) {
   auto naming = schema::MakeNamingConvention("snake_case", 9);
