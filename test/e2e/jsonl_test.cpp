@@ -299,9 +299,11 @@ primary_key = ["id"]
   WriteText(p.data() / "d.jsonl", IssuesJsonl(0, 6));
   auto first = p.Run();
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
-  // Issue 3 again with other labels (ignored: its key exists), issue 7 new.
+  // Issue 3 again with other and more labels (all ignored: its key exists; nested ids come from
+  // the key, so the 4th and 5th would be new ids), issue 7 new.
   nlohmann::ordered_json three = Issue(3);
-  three["labels"] = nlohmann::ordered_json::array({{{"id", 1}, {"name", "ignored"}}});
+  three["labels"] = nlohmann::ordered_json::array();
+  for (int i = 0; i < 5; ++i) three["labels"].push_back({{"id", i}, {"name", "ignored"}});
   WriteText(p.data() / "d.jsonl", three.dump() + "\n" + Issue(7).dump() + "\n");
   auto r = p.Run();
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;

@@ -359,15 +359,20 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
     return sql;
   }
   if (strategy == "insert-only") {
+    // Nested rows first, and only those of roots not in main yet: a root that is skipped (its
+    // key exists; its id is the key hash) keeps its nested rows as they were, even when the new
+    // document's lists are longer (their extra rows would have ids not seen before).
+    std::string also = fmt::format(" AND s.{} NOT IN (SELECT _dlt_id FROM {})", kRootId, main);
+    if (!deleted.empty()) {
+      also += fmt::format(" AND s.{} NOT IN (SELECT r._dlt_id FROM {} AS r WHERE {})", kRootId,
+                          staging, DeletedCondition(*table, "r"));
+    }
+    sql += insert_new_nested(also);
     sql += fmt::format(
         "INSERT INTO {0} ({1}) SELECT {2} FROM {3} AS s WHERE NOT EXISTS (SELECT 1 FROM {0} AS d "
         "WHERE {4}){5};",
         main, List(columns), List(columns, "s"), source, KeysEqual(pk),
         deleted.empty() ? "" : " AND NOT " + deleted);
-    sql += insert_new_nested(
-        deleted.empty() ? ""
-                        : fmt::format(" AND s.{} NOT IN (SELECT r._dlt_id FROM {} AS r WHERE {})",
-                                      kRootId, staging, DeletedCondition(*table, "r")));
     return sql;
   }
   // delete-insert: rows of main that share a primary key or a merge key with any staged row
