@@ -82,8 +82,8 @@ class Emitter {
 
   /// Yield JSON text: an array is a page of items, an object one item (dlt's relational
   /// normalizer turns nested objects into columns and lists into nested tables in the normalize
-  /// stage). Pages are the fast path. Extract stores the document as it came, on one line,
-  /// without parsing it beyond a minify; malformed JSON fails in normalize. Counts as one item
+  /// stage). Pages are the fast path. Extract stores the document unparsed, on one line (line
+  /// breaks become spaces); malformed JSON fails in normalize. Counts as one item
   /// for add_limit. Returns false as Emit does.
   virtual bool EmitJson(std::string_view json);
   /// Yield a builder-made JSON value (an array = a page of items).

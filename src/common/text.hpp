@@ -18,6 +18,14 @@ inline std::string_view Trim(std::string_view text) {
   return text;
 }
 
+/// The value of hex digit `c` (either case), or -1.
+inline int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 /// What PercentDecode does with a '%' that is not followed by two hex digits ("%zz", "%4" at the
 /// end, a trailing "%").
 enum class BadPercentEscape {
@@ -28,18 +36,12 @@ enum class BadPercentEscape {
 /// `text` with each "%XX" (two hex digits, either case) replaced by its byte, for URL parts;
 /// '+' stays '+'. nullopt only for a bad escape with BadPercentEscape::kReject.
 inline std::optional<std::string> PercentDecode(std::string_view text, BadPercentEscape bad) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%') {
-      int hi = i + 2 < text.size() ? hex(text[i + 1]) : -1;
-      int lo = i + 2 < text.size() ? hex(text[i + 2]) : -1;
+      int hi = i + 2 < text.size() ? HexDigitValue(text[i + 1]) : -1;
+      int lo = i + 2 < text.size() ? HexDigitValue(text[i + 2]) : -1;
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

@@ -162,12 +162,11 @@ JsonlResult NormalizeJsonl(const StageContext& ctx, const std::string& load_id,
         }
         cut = pos;
       }
-      std::string_view piece = chunk.substr(0, cut);
-      feed(piece, job_line, origins[seg]);
+      feed(chunk.substr(0, cut), job_line, origins[seg]);
       chunk.remove_prefix(cut);
-      // The usual chunk is one piece; the reader knows where the next chunk starts.
-      if (!chunk.empty())
-        job_line += static_cast<int64_t>(std::count(piece.begin(), piece.end(), '\n'));
+      // The usual chunk is one piece; the reader knows where the next chunk starts. Text left
+      // after a cut means the cut found all the lines up to the next segment.
+      if (!chunk.empty()) job_line = origins[seg + 1].line;
     }
   }
   normalizer.Flush();

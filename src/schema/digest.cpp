@@ -8,12 +8,16 @@
 
 namespace cdlt::schema {
 
-std::string Shake128(std::string_view data, size_t length) {
+void Shake128Into(std::string_view data, unsigned char* out, size_t length) {
   // One fetched algorithm and context per thread: fetching SHAKE128 on every call takes a lock
   // inside OpenSSL, which serialized parallel hashing.
   thread_local Shake128Hasher hasher;
+  hasher.Digest(data, out, length);
+}
+
+std::string Shake128(std::string_view data, size_t length) {
   std::string out(length, '\0');
-  hasher.Digest(data, reinterpret_cast<unsigned char*>(out.data()), length);
+  Shake128Into(data, reinterpret_cast<unsigned char*>(out.data()), length);
   return out;
 }
 

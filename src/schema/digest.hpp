@@ -14,12 +14,16 @@ namespace cdlt::schema {
 /// Return `length` bytes of the SHAKE-128 extendable output of `data`.
 std::string Shake128(std::string_view data, size_t length);
 
-/// Bytes of one SHAKE-128 block: Shake128Many takes inputs shorter than this.
+/// Write `length` bytes of the SHAKE-128 output of `data` to `out` (OpenSSL, one context per
+/// thread).
+void Shake128Into(std::string_view data, unsigned char* out, size_t length);
+
+/// Bytes of one SHAKE-128 block: Shake128Many vectorizes inputs shorter than this.
 inline constexpr size_t kShake128Rate = 168;
 
 /// Write the first `length` (at most kShake128Rate) bytes of the SHAKE-128 output of each
-/// `data[i]` to `out + i * length`; every input must be shorter than kShake128Rate bytes. Hashes
-/// 4 or 8 inputs side by side when the CPU has AVX2 or AVX-512. Thread-safe.
+/// `data[i]` to `out + i * length`. Hashes 4 or 8 inputs side by side when the CPU has AVX2 or
+/// AVX-512 and every input is shorter than kShake128Rate bytes; else one by one. Thread-safe.
 void Shake128Many(std::span<const std::string_view> data, unsigned char* out, size_t length);
 
 namespace detail {

@@ -211,12 +211,17 @@ KeccakIsa BestKeccakIsa() {
 void Shake128Many(KeccakIsa isa, std::span<const std::string_view> data, unsigned char* out,
                   size_t length) {
   CDLT_ASSERT(length <= kShake128Rate, "Shake128Many: output longer than one block");
-  for (std::string_view message : data) {
-    CDLT_ASSERT(message.size() < kShake128Rate, "Shake128Many: input longer than one block");
-  }
-  if (!kLittleEndian) {
-    Shake128Hasher hasher;
-    for (size_t i = 0; i < data.size(); ++i) hasher.Digest(data[i], out + i * length, length);
+  bool all_short = std::all_of(data.begin(), data.end(),
+                               [](std::string_view m) { return m.size() < kShake128Rate; });
+  if (!kLittleEndian || !all_short) {
+    // Rare (very long texts, big-endian CPUs): OpenSSL, one input at a time.
+    for (size_t i = 0; i < data.size(); ++i) {
+      if (kLittleEndian && data[i].size() < kShake128Rate) {
+        Shake128Many(isa, data.subspan(i, 1), out + i * length, length);
+      } else {
+        Shake128Into(data[i], out + i * length, length);
+      }
+    }
     return;
   }
   switch (isa) {

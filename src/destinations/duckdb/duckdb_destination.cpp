@@ -405,13 +405,12 @@ void DuckDbClient::MigrateTable(db::DuckConnection& con, const std::string& sche
     if (!c.complete()) continue;
     if (auto it = have.find(c.name); it != have.end()) {
       // schema.widen_in_place: a bigint column that became double or decimal is altered in place.
-      std::string type = SqlType(c);
       bool widened = it->second == "BIGINT" && (*c.data_type == schema::DataType::kDouble ||
                                                 *c.data_type == schema::DataType::kDecimal ||
                                                 *c.data_type == schema::DataType::kWei);
-      if (widened && type != it->second) {
+      if (widened) {
         con.Execute(fmt::format("ALTER TABLE {} ALTER COLUMN {} SET DATA TYPE {}", qualified,
-                                QuoteIdent(c.name), type),
+                                QuoteIdent(c.name), SqlType(c)),
                     what);
       }
       continue;

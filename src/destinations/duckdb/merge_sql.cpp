@@ -221,6 +221,16 @@ std::vector<std::string> ColumnNames(const schema::Table& table) {
   return out;
 }
 
+// "a = s.a, b = s.b": the SET list of a MERGE's update from the staged row `s`.
+std::string SetFromStaged(const std::vector<std::string>& columns) {
+  std::string set;
+  for (const auto& c : columns) {
+    if (!set.empty()) set += ", ";
+    set += fmt::format("{0} = s.{0}", QuoteIdent(c));
+  }
+  return set;
+}
+
 }  // namespace
 
 std::vector<std::string> CheckMergeTable(const schema::Schema& schema, const std::string& root) {
@@ -311,8 +321,7 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
 
   std::vector<std::string> pk = KeyColumns(*table, &schema::Column::primary_key);
   std::vector<std::string> mk = KeyColumns(*table, &schema::Column::merge_key);
-  std::vector<std::string> columns;
-  for (const auto* c : CompleteColumns(*table)) columns.push_back(c->name);
+  std::vector<std::string> columns = ColumnNames(*table);
   std::string deleted = DeletedCondition(*table, "s");
   std::string sql;
   const schema::Column* id = table->FindColumn(schema::kDefaultRowVersion);
@@ -323,29 +332,20 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
   }
   std::string source = Deduplicated(*table, staging, pk);
   if (strategy == "upsert") {
-    std::string set;
-    for (const auto& c : columns) {
-      if (!set.empty()) set += ", ";
-      set += fmt::format("{0} = s.{0}", QuoteIdent(c));
-    }
     sql += fmt::format("MERGE INTO {} AS d USING {} AS s ON {}", main, source, KeysEqual(pk));
     if (!deleted.empty()) sql += fmt::format(" WHEN MATCHED AND {} THEN DELETE", deleted);
-    sql += fmt::format(" WHEN MATCHED THEN UPDATE SET {} WHEN NOT MATCHED", set);
+    sql += fmt::format(" WHEN MATCHED THEN UPDATE SET {} WHEN NOT MATCHED", SetFromStaged(columns));
     if (!deleted.empty()) sql += fmt::format(" AND NOT {}", deleted);
     sql += fmt::format(" THEN INSERT ({}) VALUES ({});", List(columns), List(columns, "s"));
     // Nested rows: update or insert by their own _dlt_id, then drop those of staged roots that
     // are gone from the new document, and all of hard-deleted roots.
     for (const schema::Table* t : nested) {
       std::vector<std::string> cols = ColumnNames(*t);
-      std::string nset;
-      for (const auto& c : cols) {
-        if (!nset.empty()) nset += ", ";
-        nset += fmt::format("{0} = s.{0}", QuoteIdent(c));
-      }
       sql += fmt::format(
           "MERGE INTO {0} AS d USING {1} AS s ON d._dlt_id = s._dlt_id WHEN MATCHED THEN UPDATE "
           "SET {2} WHEN NOT MATCHED THEN INSERT ({3}) VALUES ({4});",
-          nested_main(t), DistinctNested(nested_staging(t)), nset, List(cols), List(cols, "s"));
+          nested_main(t), DistinctNested(nested_staging(t)), SetFromStaged(cols), List(cols),
+          List(cols, "s"));
       sql += fmt::format(
           "DELETE FROM {0} WHERE {1} IN (SELECT _dlt_id FROM {2}) AND _dlt_id NOT IN (SELECT "
           "_dlt_id FROM {3});",

@@ -393,9 +393,6 @@ struct TableState {
   int64_t rows_total = 0;
   std::vector<PathNode> nodes;
   std::array<int32_t, 5> dlt_nodes = {-1, -1, -1, -1, -1};  // by DltCol
-  uint64_t cols_version = 0;  // changes whenever a column is added or removed
-  uint64_t dlt_id_version = ~uint64_t{0};
-  int32_t dlt_id_col = -1;
 };
 
 struct Frame {
@@ -833,7 +830,6 @@ class RelationalNormalizer::Impl {
     state.was_incomplete = was_incomplete;
     t.col_index[c.name] = static_cast<uint32_t>(t.cols.size());
     t.cols.push_back(std::move(state));
-    ++t.cols_version;
     Column column(t.cols.back().phys);
     column.Reserve(std::min<size_t>(options_.batch_rows, 1024));
     for (size_t i = 0; i < t.buffered; ++i) column.AppendNull();
@@ -1129,7 +1125,7 @@ class RelationalNormalizer::Impl {
       GatherFields(*tables_[ti], frame.node, frame.obj);
       // HandleField may push frames; fields_ is only read here.
       for (size_t i = 0; keep && i < fields_.size(); ++i) {
-        keep = HandleField(ti, field_nodes_[i], fields_[i].second, frame.lvl, depth);
+        keep = HandleField(ti, field_nodes_[i], fields_[i], frame.lvl, depth);
       }
     }
     if (!keep) {
@@ -1141,7 +1137,7 @@ class RelationalNormalizer::Impl {
     TableState& t = *tables_[ti];
     ArenaRef row_id;
     bool has_id = false;
-    if (int32_t ci = DltIdColumn(t); ci >= 0) {
+    if (int32_t ci = ColumnOf(t, DltNode(t, DltCol::kId)); ci >= 0) {
       const ColState& c = t.cols[static_cast<size_t>(ci)];
       if (c.stage_stamp == row_serial_) {
         const Cell& cell = cells_[c.cell_pos];
@@ -1194,8 +1190,6 @@ class RelationalNormalizer::Impl {
     }
   }
 
-  // Collect an object's fields; a repeated key keeps its first position and its last value
-  // (as a Python dict built from the document does).
   /// Collect the fields of `obj` (a value of node `node_id`) with their child nodes into fields_ /
   /// field_nodes_. Duplicate keys keep the last value at the first key's position (as a Python
   /// dict does); they are found by the child node repeating, so the common case costs nothing.
@@ -1206,14 +1200,14 @@ class RelationalNormalizer::Impl {
     bool duplicates = false;
     for (auto field : obj) {
       uint32_t child = Child(t, node_id, field.key);
-      fields_.emplace_back(field.key, field.value);
+      fields_.push_back(field.value);
       field_nodes_.push_back(child);
       if (t.nodes[child].stamp == stamp) duplicates = true;
       t.nodes[child].stamp = stamp;
     }
     if (!duplicates) return;
     std::unordered_map<uint32_t, size_t> position;
-    std::vector<std::pair<std::string_view, dom::element>> unique;
+    std::vector<dom::element> unique;
     std::vector<uint32_t> unique_nodes;
     for (size_t i = 0; i < fields_.size(); ++i) {
       auto [it, inserted] = position.emplace(field_nodes_[i], unique.size());
@@ -1221,7 +1215,7 @@ class RelationalNormalizer::Impl {
         unique.push_back(fields_[i]);
         unique_nodes.push_back(field_nodes_[i]);
       } else {
-        unique[it->second].second = fields_[i].second;
+        unique[it->second] = fields_[i];
       }
     }
     fields_ = std::move(unique);
@@ -1256,15 +1250,6 @@ class RelationalNormalizer::Impl {
     if (node < 0)
       node = static_cast<int32_t>(Child(t, 0, kDltColNames[static_cast<size_t>(which)]));
     return static_cast<uint32_t>(node);
-  }
-
-  // The `_dlt_id` column of `t` or -1 (cached until the table's columns change).
-  int32_t DltIdColumn(TableState& t) {
-    if (t.dlt_id_version != t.cols_version) {
-      t.dlt_id_col = LookupColumn(t, "_dlt_id");
-      t.dlt_id_version = t.cols_version;
-    }
-    return t.dlt_id_col;
   }
 
   void SetDltText(uint32_t ti, DltCol column, ArenaRef value) {
@@ -1339,17 +1324,7 @@ class RelationalNormalizer::Impl {
       from = to;
     }
     id_bytes_.resize(id_views_.size() * kDigestBytes);
-    bool all_short = std::all_of(id_views_.begin(), id_views_.end(), [](std::string_view text) {
-      return text.size() < schema::kShake128Rate;
-    });
-    if (all_short) {
-      schema::Shake128Many(id_views_, id_bytes_.data(), kDigestBytes);
-    } else {
-      // A text too long for one block (a very long table name): OpenSSL, one by one.
-      for (size_t k = 0; k < id_views_.size(); ++k) {
-        hasher_.Digest(id_views_[k], id_bytes_.data() + k * kDigestBytes, kDigestBytes);
-      }
-    }
+    schema::Shake128Many(id_views_, id_bytes_.data(), kDigestBytes);
     for (size_t k = 0; k < id_group_.size(); ++k) {
       unsigned char bytes[kDigestBytes];
       std::memcpy(bytes, id_bytes_.data() + k * kDigestBytes, kDigestBytes);
@@ -1641,7 +1616,6 @@ class RelationalNormalizer::Impl {
       }
       t.col_index.erase(c.name);
       t.cols.pop_back();
-      ++t.cols_version;
       t.buffer.pop_back();
     }
     for (PathNode& node : t.nodes) {
@@ -1978,7 +1952,6 @@ class RelationalNormalizer::Impl {
   std::unique_ptr<schema::NamingConvention> naming_;
   dom::parser parser_;
   dom::parser aux_parser_;
-  schema::Shake128Hasher hasher_;
   std::string id_text_;
   std::vector<size_t> id_ends_;
   std::vector<std::string_view> id_views_;
@@ -2014,7 +1987,7 @@ class RelationalNormalizer::Impl {
   std::string arena_;
   std::vector<Frame> stack_;
   std::vector<std::vector<ListRef>> queues_;
-  std::vector<std::pair<std::string_view, dom::element>> fields_;
+  std::vector<dom::element> fields_;
   std::vector<uint32_t> field_nodes_;
   uint64_t gather_stamp_ = 0;
   uint64_t row_serial_ = 0;

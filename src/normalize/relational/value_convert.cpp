@@ -193,7 +193,7 @@ std::optional<int64_t> TextToInt64(std::string_view text) {
       last_digit = false;
       continue;
     }
-    bool ok = IsDigit(c) || (base == 16 && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+    bool ok = IsDigit(c) || (base == 16 && HexDigitValue(c) >= 0);
     if (!ok) return std::nullopt;
     digits.push_back(c);
     last_digit = true;
@@ -360,19 +360,13 @@ std::string DecimalToText(__int128 unscaled, int scale) {
 }
 
 std::optional<std::string> TextToBinary(std::string_view text) {
-  auto hex_value = [](char c) -> int {
-    if (IsDigit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
     std::string_view hex = text.substr(2);
     if (hex.size() % 2 != 0) return std::nullopt;
     std::string out;
     out.reserve(hex.size() / 2);
     for (size_t i = 0; i < hex.size(); i += 2) {
-      int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+      int hi = HexDigitValue(hex[i]), lo = HexDigitValue(hex[i + 1]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out.push_back(static_cast<char>(hi * 16 + lo));
     }
