@@ -16,7 +16,7 @@
 #                   seconds and the process's CPU seconds
 #        cdlt run   filesystem source → duckdb, {extract,normalize,load}.workers = N; the stage
 #                   times come from the run's trace.json
-#   3. peak RSS (/usr/bin/time) of normalize on one file of BENCH_DOCS/4 and one of BENCH_DOCS
+#   3. peak RSS (the tool's own peak_rss_mb) of normalize on one file of BENCH_DOCS/4 and one of BENCH_DOCS
 #      documents: it must not grow with the file.
 # Environment: BENCH_DOCS, BENCH_FILES, BENCH_REPEAT, BENCH_WORKERS, BENCH_WORK_DIR.
 set -euo pipefail
@@ -35,8 +35,6 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 for bin in "$TOOL" "$CDLT"; do
   [ -x "$bin" ] || { log "missing $bin (run make build)"; exit 1; }
 done
-TIME=(/usr/bin/time -f '%e %M')
-[ -x /usr/bin/time ] || TIME=()
 
 rm -rf "$WORK"
 mkdir -p "$WORK"

@@ -10,14 +10,13 @@ PACKAGES=(
   libzstd-dev zlib1g-dev libssl-dev libpq-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-client
+  time
 )
 # Node's npm fetches the pinned DuckDB build; nodesource's nodejs ships npm itself and conflicts
 # with Debian's npm package, so npm is only requested when no npm is on the PATH.
 if ! command -v npm >/dev/null 2>&1; then
   PACKAGES+=(nodejs npm)
 fi
-PACKAGES+=(
-)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -14,8 +14,6 @@
 namespace cdlt::test {
 namespace {
 
-constexpr int kKilledExitCode = 128 + 9;  // SIGKILL
-
 /// A project folder with a duckdb append/replace pipeline over `data/events/*.csv`.
 class CrashProject {
  public:

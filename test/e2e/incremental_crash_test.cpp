@@ -39,7 +39,6 @@
 namespace cdlt::test {
 namespace {
 
-constexpr int kKilledExitCode = 128 + 9;  // SIGKILL
 constexpr const char* kPipeline = "crashinc";
 constexpr uint64_t kDefaultSeed = 20250705;
 
@@ -255,8 +254,15 @@ FROM generate_series(1, 120) i;
   }
 
   /// `cdlt run`, with CDLT_FAULT_POINT = `fault`; "timer:MS" kills it after MS milliseconds.
-  CommandResult Run(const std::string& fault = "") const {
-    if (fault.empty()) return RunCli({"run"}, dir_.path());
+  CommandResult Run(const std::string& fault = "") {
+    if (fault.empty()) {
+      auto start = std::chrono::steady_clock::now();
+      CommandResult r = RunCli({"run"}, dir_.path());
+      last_clean_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      return r;
+    }
     if (fault.starts_with("timer:")) return RunKilledAfter(std::stoi(fault.substr(6)));
     return RunCli({"run"}, dir_.path(), {{"CDLT_FAULT_POINT", fault}});
   }
@@ -289,6 +295,9 @@ FROM generate_series(1, 120) i;
     r.err = io::ReadFile(err_file);
     return r;
   }
+
+  /// How long the last run without a fault took (0 before the first): "timer" kills land inside it.
+  int64_t last_clean_ms() const { return last_clean_ms_; }
 
   fs::path Db() const { return dir_ / "out.duckdb"; }
   fs::path WorkingDir() const { return dir_ / "pipelines" / kPipeline; }
@@ -395,6 +404,7 @@ FROM generate_series(1, 120) i;
   TempDir dir_;
   PgTestDatabase pg_;
   Rng rng_;
+  int64_t last_clean_ms_ = 0;
   int64_t tick_ = 100;
   int64_t next_order_ = 301;
   int64_t next_customer_ = 61;
@@ -430,8 +440,15 @@ TEST(IncrementalCrash, KilledRunsOfAnIncrementalMergePipelineLoseAndDuplicateNot
   };
   auto pick_fault = [&](size_t index) {
     const FaultPointSpec& p = kFaultPoints[index % kFaultPointCount];
-    int64_t min_pass = std::string_view(p.name) == "timer" ? 20 : 1;
-    return fmt::format("{}:{}", p.name, rng.Between(min_pass, p.max_pass));
+    if (std::string_view(p.name) != "timer") {
+      return fmt::format("{}:{}", p.name, rng.Between(1, p.max_pass));
+    }
+    // A kill within the time a run takes on this machine (known after the first rerun), so that
+    // a fast machine does not finish every timed run before its kill.
+    int64_t max_ms = sweep.last_clean_ms() > 0
+                         ? std::clamp<int64_t>(sweep.last_clean_ms() * 9 / 10, 21, p.max_pass)
+                         : p.max_pass;
+    return fmt::format("timer:{}", rng.Between(20, max_ms));
   };
 
   const int max_rounds = target_kills * 2 + 20;

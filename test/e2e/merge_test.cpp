@@ -324,8 +324,6 @@ TEST(MergeE2E, TomlScd2) {
             (Rows{"1|a|true", "2|b|false", "2|b2|true"}));
 }
 
-constexpr int kKilledExitCode = 128 + 9;
-
 struct KillCase {
   std::string fault_point;
   bool merged_before_kill;

@@ -14,8 +14,6 @@
 namespace cdlt::test {
 namespace {
 
-constexpr int kKilledExitCode = 128 + 9;  // SIGKILL
-
 class SyncProject {
  public:
   SyncProject() {

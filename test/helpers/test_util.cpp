@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <array>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include "db/duckdb_conn.hpp"
 #include "io/file.hpp"
+#include "io/text_stream.hpp"
 
 namespace cdlt::test {
 
@@ -30,6 +32,22 @@ void WriteText(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);
   out << text;
+}
+
+void WriteGzip(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  gzFile g = gzopen(path.c_str(), "wb");
+  ASSERT_NE(g, nullptr) << path;
+  ASSERT_EQ(gzwrite(g, text.data(), static_cast<unsigned>(text.size())),
+            static_cast<int>(text.size()));
+  ASSERT_EQ(gzclose(g), Z_OK);
+}
+
+void WriteZstd(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  io::CompressedFileWriter w(path, true);
+  w.Write(text);
+  w.Close();
 }
 
 std::string DuckDbPipelineToml(const fs::path& dir, std::string_view pipeline_name,

@@ -30,6 +30,13 @@ class TempDir {
 };
 
 void WriteText(const fs::path& path, const std::string& text);
+/// Write `text` gzip-compressed (fails the test if zlib does).
+void WriteGzip(const fs::path& path, const std::string& text);
+/// Write `text` as one zstd frame.
+void WriteZstd(const fs::path& path, const std::string& text);
+
+/// The exit code the tests see for a process killed with SIGKILL (as a shell reports it).
+inline constexpr int kKilledExitCode = 128 + 9;
 
 /// The `[pipeline]` and `[destination.duckdb]` sections of a project's .dlt/config.toml for a
 /// pipeline into a DuckDB file: pipelines_dir is `dir`/pipelines, the database `dir`/out.duckdb,

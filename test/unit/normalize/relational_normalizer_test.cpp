@@ -249,6 +249,16 @@ TEST(RelationalNormalizer, NestedRowIdMatchesDltDigest) {
   EXPECT_EQ(NestedRowId("ROOTID123", "orders__items", 1), "jcVqliL8+QSD7w");
 }
 
+// The column `name` of `batch`; a missing column fails the test (and throws to stop it).
+const Column& ColumnNamed(const Batch& batch, std::string_view name) {
+  int i = batch.FindColumn(name);
+  if (i < 0) {
+    ADD_FAILURE() << "no column " << name;
+    throw std::runtime_error("missing column");
+  }
+  return batch.column(static_cast<size_t>(i));
+}
+
 // Nested ids are hashed per document in batches (schema::Shake128Many) after the rows are staged;
 // every one must still be NestedRowId(parent's _dlt_id, table, _dlt_list_idx), also three levels
 // deep (a parent hashed in the same document), for many ids per document, and for a table name
@@ -268,14 +278,9 @@ TEST(RelationalNormalizer, NestedIdsHashTheirParentsIdAtEveryLevel) {
     n.FeedDocument(doc);
     n.Flush();
     std::map<std::string, std::set<std::string>> ids;  // table → _dlt_id
-    auto column = [](const Batch& batch, std::string_view name) -> const Column& {
-      int i = batch.FindColumn(name);
-      EXPECT_GE(i, 0) << name;
-      return batch.column(static_cast<size_t>(i));
-    };
     for (const Batch& batch : sink.batches[root]) {
       for (size_t r = 0; r < batch.num_rows(); ++r) {
-        ids[root].insert(std::string(column(batch, "_dlt_id").GetString(r)));
+        ids[root].insert(std::string(ColumnNamed(batch, "_dlt_id").GetString(r)));
       }
     }
     size_t checked = 0;
@@ -286,9 +291,9 @@ TEST(RelationalNormalizer, NestedIdsHashTheirParentsIdAtEveryLevel) {
       ASSERT_TRUE(sink.batches.count(table)) << table;
       for (const Batch& batch : sink.batches[table]) {
         for (size_t r = 0; r < batch.num_rows(); ++r) {
-          std::string parent_id(column(batch, "_dlt_parent_id").GetString(r));
-          std::string id(column(batch, "_dlt_id").GetString(r));
-          int64_t idx = column(batch, "_dlt_list_idx").Get<int64_t>(r);
+          std::string parent_id(ColumnNamed(batch, "_dlt_parent_id").GetString(r));
+          std::string id(ColumnNamed(batch, "_dlt_id").GetString(r));
+          int64_t idx = ColumnNamed(batch, "_dlt_list_idx").Get<int64_t>(r);
           EXPECT_TRUE(ids[parent].count(parent_id)) << table << " row " << r;
           EXPECT_EQ(id, NestedRowId(parent_id, table, idx)) << table << " row " << r;
           ids[table].insert(id);
@@ -325,22 +330,17 @@ TEST(RelationalNormalizer, NestedIdsWithUserIdsLongListsAndAfterAnError) {
   doc += "]}";
   n.FeedDocument(doc);
   n.Flush();
-  auto column = [](const Batch& batch, std::string_view name) -> const Column& {
-    int i = batch.FindColumn(name);
-    EXPECT_GE(i, 0) << name;
-    return batch.column(static_cast<size_t>(i));
-  };
   ASSERT_EQ(sink.Rows("t"), 1u);
-  std::string root_id(column(sink.batches["t"][0], "_dlt_id").GetString(0));
+  std::string root_id(ColumnNamed(sink.batches["t"][0], "_dlt_id").GetString(0));
   // Each nested row: its parent's id and its own, checked against NestedRowId.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> rows;
   for (const std::string table : {"t__a", "t__a__b", "t__c"}) {
     ASSERT_EQ(sink.batches[table].size(), 1u) << table;
     const Batch& batch = sink.batches[table][0];
     for (size_t r = 0; r < batch.num_rows(); ++r) {
-      std::string parent(column(batch, "_dlt_parent_id").GetString(r));
-      std::string id(column(batch, "_dlt_id").GetString(r));
-      int64_t idx = column(batch, "_dlt_list_idx").Get<int64_t>(r);
+      std::string parent(ColumnNamed(batch, "_dlt_parent_id").GetString(r));
+      std::string id(ColumnNamed(batch, "_dlt_id").GetString(r));
+      int64_t idx = ColumnNamed(batch, "_dlt_list_idx").Get<int64_t>(r);
       if (id != "mine") {
         EXPECT_EQ(id, NestedRowId(parent, table, idx)) << table << " row " << r;
       }

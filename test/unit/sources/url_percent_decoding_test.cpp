@@ -3,9 +3,7 @@
 // without two hex digits after it as part of the folder name.
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -51,11 +49,8 @@ TEST(UrlPercentDecoding, PgCredentialsRejectBadEscapesNamingThePart) {
 }
 
 TEST(UrlPercentDecoding, FileUrlsKeepBadEscapesInTheFolderName) {
-  static std::atomic<int> counter{0};
-  fs::path dir =
-      fs::temp_directory_path() /
-      ("cdlt_url_percent_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::remove_all(dir);
+  test::TempDir tmp;
+  const fs::path& dir = tmp.path();
   for (const char* folder : {"100%zz", "50%", "a%4", "my data"}) {
     fs::create_directories(dir / folder);
     std::ofstream(dir / folder / "f.csv") << "x\n";
@@ -66,8 +61,6 @@ TEST(UrlPercentDecoding, FileUrlsKeepBadEscapesInTheFolderName) {
   EXPECT_EQ(sources::filesystem::ListFiles(base + "/a%4", "*").size(), 1u);
   EXPECT_EQ(sources::filesystem::ListFiles(base + "/100%25zz", "*").size(), 1u);
   EXPECT_EQ(sources::filesystem::ListFiles(base + "/my%20data", "*").size(), 1u);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 }  // namespace
