@@ -166,6 +166,11 @@ std::optional<std::string> MemorySize(const config::Config& config, const std::s
   std::string origin =
       found ? fmt::format(" ({} {})", found->origin.provider, found->origin.key) : std::string();
   std::string value(Trim(original));
+  // DuckDB's spellings of "its default" ("none", "null", any negative number) all become "none",
+  // the one this destination compares and applies.
+  std::string lower = value;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "none" || lower == "null" || lower.rfind('-', 0) == 0) return std::string("none");
   if (value.empty() || !db::IsValidSetting("memory_limit", value)) {
     throw Error(ErrorKind::kConfig,
                 fmt::format("config key destination.duckdb.{} = \"{}\"{}: not a memory size "
@@ -180,7 +185,12 @@ std::optional<std::string> MemorySize(const config::Config& config, const std::s
 std::optional<double> SizeBytes(const std::string& value) {
   if (value == "none" || value.empty()) return std::nullopt;
   size_t pos = 0;
-  double number = std::stod(value, &pos);
+  double number = 0;
+  try {
+    number = std::stod(value, &pos);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
   std::string unit = value.substr(pos);
   unit.erase(0, unit.find_first_not_of(' '));
   for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -309,6 +319,7 @@ void DuckDbClient::ApplyLimit(const MemoryLimit& limit) {
     sql = fmt::format("SET memory_limit = '{}MB'", static_cast<int64_t>(limit.bytes / 1e6));
   }
   con.Execute(sql, "setting DuckDB's memory_limit");
+  applied_limit_ = limit.text;
 }
 
 void DuckDbClient::WithMoreMemoryIfNeeded(MemoryLimit& phase, const std::string& what,
@@ -318,6 +329,8 @@ void DuckDbClient::WithMoreMemoryIfNeeded(MemoryLimit& phase, const std::string&
     {
       std::lock_guard<std::mutex> lock(memory_mutex_);
       tried = phase.bytes;
+      // A package resumed after a crash skips InitPackage: its jobs get the phase's limit here.
+      if (applied_limit_ != phase.text) ApplyLimit(phase);
     }
     try {
       attempt();

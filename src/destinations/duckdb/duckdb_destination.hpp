@@ -135,6 +135,7 @@ class DuckDbClient : public DestinationClient {
   MemoryLimit insert_limit_;  ///< LoadJob's
   MemoryLimit max_limit_;
   bool opened_without_limit_;
+  std::string applied_limit_;  ///< the text of the last ApplyLimit (empty: as opened)
   std::shared_ptr<db::DuckDatabase> db_;
 };
 

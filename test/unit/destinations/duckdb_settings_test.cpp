@@ -68,6 +68,28 @@ TEST(DuckDbSettings, NoneGivesDuckDbsOwnDefault) {
   EXPECT_EQ(Setting(*client, "memory_limit"), Shown("none"));
 }
 
+TEST(DuckDbSettings, DuckDbsOtherSpellingsOfItsDefaultAreNone) {
+  // DuckDB takes "null" and negative sizes as its default too; cdlt reads them as "none" (they
+  // used to throw std::invalid_argument or count as a 0-byte ceiling).
+  for (const char* none : {"null", "-1", "NONE", " None "}) {
+    test::TempDir dir;
+    auto client = Make({{"DESTINATION__DUCKDB__MEMORY_LIMIT", none}}, dir);
+    EXPECT_EQ(Setting(*client, "memory_limit"), Shown("none")) << none;
+    EXPECT_EQ(
+        DuckDbSettingsFromConfig(config::Config(Env{{"DESTINATION__DUCKDB__MEMORY_LIMIT", none}}))
+            .max_memory_limit,
+        "none")
+        << none;
+    EXPECT_NE(Make({{"DESTINATION__DUCKDB__INSERT_MEMORY_LIMIT", none}}, dir), nullptr);
+    EXPECT_EQ(DuckDbSettingsFromConfig(config::Config(Env{{"DESTINATION__DUCKDB__INSERT_MEMORY_"
+                                                           "LIMIT",
+                                                           none}}))
+                  .insert_memory_limit,
+              "none")
+        << none;
+  }
+}
+
 TEST(DuckDbSettings, BadMemoryLimitNamesTheKey) {
   for (const char* bad : {"lots", "512", "50%", "", "0", "12 parsecs"}) {
     test::TempDir dir;
@@ -136,6 +158,41 @@ TEST(DuckDbSettings, InsertsRunWithASmallLimitWithoutInsertionOrderAndMergesGetT
   auto ordered = Make({{"DESTINATION__DUCKDB__PRESERVE_INSERTION_ORDER", "true"}}, dir);
   EXPECT_EQ(Setting(*ordered, "preserve_insertion_order"), "true");
   EXPECT_EQ(MemoryLimitDuringInserts(*ordered), Shown(DefaultMemoryLimit(0)));
+}
+
+TEST(DuckDbSettings, AResumedPackagesJobsLoadWithTheInsertLimit) {
+  // A package resumed after a crash skips InitPackage (its tables are ready): its jobs still run
+  // at the insert limit, not at the limit the database was opened with.
+  test::TempDir dir;
+  std::filesystem::path file = dir.path() / "t.parquet";
+  {
+    auto db = db::DuckDatabase::Open(":memory:");
+    db::DuckConnection con(db);
+    con.Execute("COPY (SELECT i AS a FROM range(10) t(i)) TO " + db::QuoteLiteral(file.string()) +
+                " (FORMAT parquet)");
+  }
+  schema::Schema schema = schema::Schema::New("settings");
+  schema::Table table;
+  table.name = "t";
+  schema::Column a;
+  a.name = "a";
+  a.data_type = schema::DataType::kBigint;
+  table.columns.push_back(a);
+  schema.MergeTable(table);
+  PackagePlan plan;
+  plan.load_id = "1700000000.1";
+  plan.tables = {"t"};
+  const Env env = {{"DESTINATION__DUCKDB__INSERT_MEMORY_LIMIT", "100MB"}};
+  Make(env, dir)->InitPackage(schema, plan);  // then the process "crashes"
+  auto resumed = Make(env, dir);
+  EXPECT_EQ(Setting(*resumed, "memory_limit"), Shown(DefaultMemoryLimit(0)));
+  resumed->LoadJob(schema, plan, "t", "t.1", file);
+  EXPECT_EQ(Setting(*resumed, "memory_limit"), Shown("100MB"));
+  resumed->CompletePackage(schema, plan);
+  EXPECT_EQ(Setting(*resumed, "memory_limit"), Shown(DefaultMemoryLimit(0)));
+  const auto& duck = dynamic_cast<const DuckDbClient&>(*resumed);
+  db::DuckConnection con(duck.database());
+  EXPECT_EQ(con.QueryScalar("SELECT count(*) || '/' || sum(a) FROM data.t"), "10/45");
 }
 
 TEST(DuckDbSettings, BadInsertMemoryLimitNamesTheKey) {
