@@ -118,6 +118,29 @@ upper_bound = "latest"
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("upper_bound"), std::string::npos) << Describe(r);
   EXPECT_NE(r.err.find("\"none\", \"snapshot\""), std::string::npos) << Describe(r);
+
+  // Set in a table's own section without an incremental, the bound would do nothing: refused.
+  WriteSqlDatabaseProject(dir.path(), "bound", pg.url(), R"([sources.sql_database]
+table_names = ["seq"]
+
+[sources.sql_database.seq]
+upper_bound = "snapshot"
+)");
+  r = RunCli({"run"}, dir.path());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("config key sources.sql_database.seq.upper_bound"), std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.err.find("sources.sql_database.seq.incremental"), std::string::npos) << Describe(r);
+
+  // Set for the whole source, it bounds the tables that have a cursor; a table without one loads.
+  WriteSqlDatabaseProject(dir.path(), "bound", pg.url(), R"([sources.sql_database]
+table_names = ["seq"]
+upper_bound = "snapshot"
+)");
+  r = RunCli({"run"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(QueryDuckScalar(dir.path() / "out.duckdb", "SELECT string_agg(v, ',') FROM src.seq"),
+            "a");
 }
 
 TEST(UpperBoundE2E, AUserWhoCannotSeeOtherSessionsGetsAClearErrorWithoutThePassword) {

@@ -491,6 +491,14 @@ TableOptions ReadTableOptions(const config::Config& config,
       t.incremental =
           pipeline::IncrementalSpec::FromJson(*config.GetObject({}, key), "config key " + key);
     }
+    // A bound set for this table alone bounds its cursor: without one it would do nothing.
+    std::string bound = fmt::format("sources.{}.{}.upper_bound", sections[1], sections[2]);
+    if (t.upper_bound == UpperBound::kSnapshot && !t.incremental && config.Find({}, bound)) {
+      Throw(ErrorKind::kConfig,
+            "config key {}: upper_bound = \"snapshot\" bounds an incremental cursor, but table "
+            "{} has none; set {} or drop the key",
+            bound, sections[2], key);
+    }
   }
   return t;
 }
