@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -433,6 +434,9 @@ struct ParquetStreamWriter::State {
   std::condition_variable cv;
   std::deque<std::shared_ptr<const Batch>> queue;
   size_t offset = 0;  // rows of queue.front() already handed to DuckDB
+  /// The batch whose strings the last chunk points into (see FillVector): kept until DuckDB asks
+  /// for the next chunk, by which time the COPY has copied the last one into its row group.
+  std::shared_ptr<const Batch> in_use;
   bool finished = false;
   bool aborted = false;
   std::optional<std::string> error;
@@ -484,13 +488,29 @@ void FillVector(duckdb_vector vec, const Column& col, size_t from, size_t n) {
   switch (t.id) {
     case PhysicalType::kText:
     case PhysicalType::kBinary:
-    case PhysicalType::kJson:
+    case PhysicalType::kJson: {
+      // The chunk points into the batch's own strings (duckdb_string_t is DuckDB's non-owning
+      // string) instead of copying each into the vector: the COPY copies every chunk into its
+      // row group before it asks for the next one, and the batch outlives that (State::in_use).
+      auto* strings = static_cast<duckdb_string_t*>(out);
       for (size_t i = 0; i < n; ++i) {
         if (!col.IsValid(from + i)) continue;
         std::string_view s = col.GetString(from + i);
-        duckdb_vector_assign_string_element_len(vec, i, s.data(), s.size());
+        duckdb_string_t& d = strings[i];
+        if (s.size() <= sizeof(d.value.inlined.inlined)) {
+          std::memset(&d, 0, sizeof(d));
+          d.value.inlined.length = static_cast<uint32_t>(s.size());
+          if (!s.empty()) std::memcpy(d.value.inlined.inlined, s.data(), s.size());
+        } else if (s.size() <= std::numeric_limits<uint32_t>::max()) {
+          d.value.pointer.length = static_cast<uint32_t>(s.size());
+          std::memcpy(d.value.pointer.prefix, s.data(), sizeof(d.value.pointer.prefix));
+          d.value.pointer.ptr = const_cast<char*>(s.data());
+        } else {
+          duckdb_vector_assign_string_element_len(vec, i, s.data(), s.size());
+        }
       }
       return;
+    }
     case PhysicalType::kDecimal: {
       for (size_t i = 0; i < n; ++i) {
         __int128 v = col.Get<__int128>(from + i);
@@ -547,6 +567,7 @@ void StreamFunction(duckdb_function_info info, duckdb_data_chunk output) {
     batch = state->queue.front();
     from = state->offset;
   }
+  state->in_use = batch;  // only this thread touches in_use while the COPY runs
   size_t n = std::min<size_t>(batch->num_rows() - from, duckdb_vector_size());
   for (size_t c = 0; c < batch->num_columns(); ++c) {
     FillVector(duckdb_data_chunk_get_vector(output, c), batch->column(c), from, n);
