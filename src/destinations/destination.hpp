@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct PackagePlan {
   std::vector<std::string> merge_tables;
   /// When the package was created (unix seconds): scd2's default boundary timestamp.
   std::optional<double> created_at;
+  /// Root tables whose rows in this package came through the relational normalizer (JSON
+  /// documents), which set their `_dlt_id`s as their merge strategy needs; nullopt for a package
+  /// normalized before cdlt recorded this (the schema's x-normalizer.seen-data then stands in).
+  std::optional<std::set<std::string>> normalizer_id_tables;
   /// Pipeline state row to store with the package (dlt's _dlt_pipeline_state), if any.
   std::optional<nlohmann::json> pipeline_state;
 };

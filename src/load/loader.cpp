@@ -37,6 +37,12 @@ dest::PackagePlan MakePlan(const package::LoadPackage& pkg) {
   if (state.contains("created_at") && state["created_at"].is_number()) {
     plan.created_at = state["created_at"].get<double>();
   }
+  if (state.contains("normalizer_id_tables") && state["normalizer_id_tables"].is_array()) {
+    plan.normalizer_id_tables.emplace();
+    for (const auto& t : state["normalizer_id_tables"]) {
+      plan.normalizer_id_tables->insert(t.get<std::string>());
+    }
+  }
   if (state.contains("pipeline_state")) plan.pipeline_state = state["pipeline_state"];
   return plan;
 }

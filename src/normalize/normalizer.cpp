@@ -372,6 +372,9 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
   // The loader learns the tables of the package from its state: the JSON tables' real row counts,
   // and their nested tables (which follow their root's write disposition: none of their own).
   for (const auto& [table, rows] : json_rows) tables_state[table]["rows"] = rows;
+  // The merge SQL must not recompute the ids the relational normalizer set (key and row hashes
+  // linked to nested rows), and must compute them for typed rows: the package says which is which.
+  state["normalizer_id_tables"] = json_tables;
   live.BumpVersion();
 
   live.SaveFile(out.SchemaPath());

@@ -15,6 +15,7 @@
 #include "db/duckdb_conn.hpp"
 #include "destinations/duckdb/duckdb_destination.hpp"
 #include "helpers/test_util.hpp"
+#include "io/file.hpp"
 
 namespace cdlt::test {
 namespace {
@@ -233,6 +234,22 @@ TEST(MergeE2E, Scd2KeepsHistoryAcrossThreeRuns) {
   // Exactly one active row per id.
   EXPECT_EQ(p.Query("SELECT count(*) FROM merge_dataset.items WHERE _dlt_valid_to IS NULL"),
             (Rows{"4"}));
+}
+
+TEST(MergeE2E, TypedRowsGetTheirHashesEvenWhenTheSchemaSaysTheNormalizerSawTheTable) {
+  // A schema restored from a dlt dataset (or a table that once got JSON documents) carries
+  // x-normalizer.seen-data. Typed rows still need their row hash from the merge SQL: with a
+  // random _dlt_id, every unchanged row would become a new scd2 version on each run.
+  MergeProject p([](Resource& r) { r.merge_strategy("scd2"); });
+  p.Run({{1, "a"}, {2, "b"}});
+  fs::path schema_file = p.db().parent_path() / "pipelines/merge/schemas/src.schema.json";
+  ASSERT_TRUE(fs::exists(schema_file));
+  auto schema = nlohmann::json::parse(io::ReadFile(schema_file));
+  ASSERT_TRUE(schema["tables"].contains("items"));
+  schema["tables"]["items"]["x-normalizer"]["seen-data"] = true;
+  WriteText(schema_file, schema.dump(2));
+  p.Run({{1, "a"}, {2, "b2"}});
+  EXPECT_EQ(p.Query(kScd2History), (Rows{"1|a|1|active", "2|b|1|2", "2|b2|2|active"}));
 }
 
 TEST(MergeE2E, Scd2WithCustomColumnsActiveTimestampAndMergeKey) {

@@ -583,6 +583,23 @@ std::optional<StoredState> DuckDbClient::RestoreState(const std::string& pipelin
   return out;
 }
 
+namespace {
+
+/// Whether root table `root`'s staged rows got their `_dlt_id`s from the relational normalizer:
+/// as the package records it, else (a package normalized by an older cdlt) as the schema's
+/// x-normalizer.seen-data suggests, which only the relational normalizer used to set.
+bool IdsFromNormalizer(const schema::Schema& schema, const PackagePlan& plan,
+                       const std::string& root) {
+  if (plan.normalizer_id_tables) return plan.normalizer_id_tables->count(root) > 0;
+  const schema::Table* table = schema.FindTable(root);
+  if (table == nullptr) return false;
+  auto it = table->extra.find("x-normalizer");
+  return it != table->extra.end() && it->is_object() && it->contains("seen-data") &&
+         (*it)["seen-data"] == true;
+}
+
+}  // namespace
+
 void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePlan& plan) {
   {
     // The merge and replace SQL get the whole limit, and at least what the inserts needed.
@@ -610,7 +627,8 @@ void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePl
       plan.created_at ? fmt::format("to_timestamp({:.6f})", *plan.created_at) : "now()";
   for (const auto& root : plan.merge_tables) {
     if (!TableExists(con, staging, root) || !TableExists(con, dataset_, root)) continue;
-    sql += MergeSql(schema, root, Qualified(root), StagingQualified(plan, root), boundary);
+    sql += MergeSql(schema, root, Qualified(root), StagingQualified(plan, root), boundary,
+                    IdsFromNormalizer(schema, plan, root));
   }
   if (!StagedRoots(plan).empty()) {
     sql += fmt::format("DROP SCHEMA IF EXISTS {} CASCADE;", QuoteIdent(staging));

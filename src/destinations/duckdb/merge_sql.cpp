@@ -126,22 +126,13 @@ const schema::Column* FlaggedColumn(const schema::Table& table, std::string_view
   return nullptr;
 }
 
-/// Whether the root rows came through the relational normalizer (JSON documents), which already
-/// sets `_dlt_id` as dlt does for the merge strategy (key hash, row hash) and links nested rows
-/// to it: such ids must not be recomputed in SQL.
-bool IdsFromNormalizer(const schema::Table& table) {
-  auto it = table.extra.find("x-normalizer");
-  return it != table.extra.end() && it->is_object() && it->contains("seen-data") &&
-         (*it)["seen-data"] == true;
-}
-
 std::string Scd2Sql(const schema::Table& table, const std::string& main, const std::string& staging,
-                    const std::string& boundary_sql) {
+                    const std::string& boundary_sql, bool ids_from_normalizer) {
   const schema::Column* from = FlaggedColumn(table, schema::kValidFromHint);
   const schema::Column* to = FlaggedColumn(table, schema::kValidToHint);
   const schema::Column* version = FlaggedColumn(table, schema::kRowVersionHint);
   std::string sql;
-  if (version->name == schema::kDefaultRowVersion && !IdsFromNormalizer(table)) {
+  if (version->name == schema::kDefaultRowVersion && !ids_from_normalizer) {
     sql += fmt::format("UPDATE {} SET {} = {};", staging, QuoteIdent(version->name),
                        RowHashSql(table));
   }
@@ -291,7 +282,8 @@ std::vector<std::string> CheckMergeTable(const schema::Schema& schema, const std
 }
 
 std::string MergeSql(const schema::Schema& schema, const std::string& root, const std::string& main,
-                     const std::string& staging, const std::string& boundary_sql) {
+                     const std::string& staging, const std::string& boundary_sql,
+                     bool ids_from_normalizer) {
   const schema::Table* table = schema.FindTable(root);
   if (table == nullptr) return "";
   // A resumed package skips InitPackage, where this ran first.
@@ -316,7 +308,8 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
   if (strategy == "scd2") {
     // Nested rows of a version carry ids derived from its row hash: new versions bring new ids,
     // unchanged ones are already there (dlt: nested tables are insert-only).
-    return Scd2Sql(*table, main, staging, boundary_sql) + insert_new_nested("");
+    return Scd2Sql(*table, main, staging, boundary_sql, ids_from_normalizer) +
+           insert_new_nested("");
   }
 
   std::vector<std::string> pk = KeyColumns(*table, &schema::Column::primary_key);
@@ -326,7 +319,7 @@ std::string MergeSql(const schema::Schema& schema, const std::string& root, cons
   std::string sql;
   const schema::Column* id = table->FindColumn(schema::kDefaultRowVersion);
   if ((strategy == "upsert" || strategy == "insert-only") && id != nullptr && id->complete() &&
-      !IdsFromNormalizer(*table)) {
+      !ids_from_normalizer) {
     // dlt: the root row id is the key hash, so an updated row keeps its id.
     sql += fmt::format("UPDATE {} SET {} = {};", staging, QuoteIdent(id->name), HashSql(pk));
   }

@@ -20,7 +20,12 @@ std::vector<std::string> CheckMergeTable(const schema::Schema& schema, const std
 /// Return the SQL (statements ending in ';') that merges `staging` (the qualified staging table)
 /// into `main` (the qualified main table) for root table `root`, following its merge strategy.
 /// `boundary_sql` is the scd2 boundary timestamp when the table sets no x-boundary-timestamp.
+/// `ids_from_normalizer`: the staged root rows came through the relational normalizer (JSON
+/// documents), which already set `_dlt_id` as the strategy needs (key hash, row hash) and linked
+/// nested rows to it, so the SQL must not recompute it; typed rows (Parquet from sql_database or
+/// files) get it computed here.
 std::string MergeSql(const schema::Schema& schema, const std::string& root, const std::string& main,
-                     const std::string& staging, const std::string& boundary_sql);
+                     const std::string& staging, const std::string& boundary_sql,
+                     bool ids_from_normalizer);
 
 }  // namespace cdlt::dest::duckdb
