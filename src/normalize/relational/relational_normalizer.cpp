@@ -418,14 +418,29 @@ struct ArenaRef {
   size_t len = 0;
 };
 
-// A nested row id to be hashed into the arena at `out` (NestedId).
+// A nested row id not hashed yet (NestedId). Ids wait across documents, so that many are hashed
+// side by side; the committed cells that hold one are patched when it is (IdPatch).
 struct PendingId {
-  size_t out;
-  ArenaRef parent;
+  size_t out;  // its place in the arena, while its document is the one being processed
+  // The parent's id: another pending id (its index), or -1 and the final text in pending_text_.
+  int64_t parent;
+  size_t parent_off, parent_len;
   uint32_t table;
   int64_t idx;
   size_t depth;  // levels below the root (1: a row of a list of the root row)
+  char digest[kDigestChars];
 };
+
+// A committed cell holding pending id `id`: row `row` of column `col` of table `table`'s buffer.
+struct IdPatch {
+  size_t id;
+  uint32_t table;
+  uint32_t col;
+  size_t row;
+};
+
+// How many nested ids wait before they are hashed (8 lanes of AVX-512, a few times over).
+constexpr size_t kPendingIdBatch = 32;
 
 // What a nested row id's place holds until it is hashed.
 constexpr char kPendingId[] = "______________";
@@ -593,6 +608,10 @@ class RelationalNormalizer::Impl {
   }
 
   void Flush() {
+    // Ids of a document that threw are not hashed: no committed cell holds them.
+    pending_ids_.resize(committed_ids_);
+    pending_text_.resize(committed_id_text_);
+    HashPendingIds();
     for (auto& t : tables_) Emit(*t);
   }
 
@@ -1062,8 +1081,9 @@ class RelationalNormalizer::Impl {
     cells_.clear();
     rows_.clear();
     arena_.clear();
-    pending_ids_.clear();
-    max_pending_depth_ = 0;
+    // The ids of a document that threw before its rows were committed are dropped.
+    pending_ids_.resize(committed_ids_);
+    pending_text_.resize(committed_id_text_);
     dlt_text_active_ = false;  // a previous document may have thrown inside SetDltText
     try {
       if (item.type() == dom::element_type::OBJECT) {
@@ -1075,8 +1095,10 @@ class RelationalNormalizer::Impl {
       e.With("line", std::to_string(line));
       throw;
     }
-    HashNestedIds();
     Commit();
+    committed_ids_ = pending_ids_.size();
+    committed_id_text_ = pending_text_.size();
+    if (pending_ids_.size() >= kPendingIdBatch) HashPendingIds();
   }
 
   struct SyntheticField {
@@ -1275,31 +1297,62 @@ class RelationalNormalizer::Impl {
   }
 
   // The place in the arena of NestedRowId(parent_id, t.name, idx) for a row `depth` levels below
-  // the root. The digest is written there by HashNestedIds before the document's rows are
-  // committed, so that the document's nested ids are hashed side by side (Shake128Many). Until
-  // then the place holds a fixed text; only Commit reads the dlt columns' text (they are staged
-  // by reference), except when a user's value made such a column non-text: then the placeholder,
-  // like any digest, fails to coerce and goes to the text variant, also by reference.
+  // the root. Until HashPendingIds writes the digest, the place holds a fixed text; only Commit
+  // reads the dlt columns' text (they are staged by reference), except when a user's value made
+  // such a column non-text: then the placeholder, like any digest, fails to coerce and goes to
+  // the text variant, also by reference. Commit records every cell that copies a placeholder.
   ArenaRef NestedId(ArenaRef parent_id, uint32_t ti, int64_t idx, size_t depth) {
     ArenaRef ref = ArenaPut(std::string_view(kPendingId, kDigestChars));
-    pending_ids_.push_back({ref.off, parent_id, ti, idx, depth});
-    max_pending_depth_ = std::max(max_pending_depth_, depth);
+    PendingId id{};
+    id.out = ref.off;
+    id.parent = DocumentPendingId(parent_id);
+    if (id.parent < 0) {
+      id.parent_off = pending_text_.size();
+      id.parent_len = parent_id.len;
+      pending_text_.append(ArenaGet(parent_id));
+    }
+    id.table = ti;
+    id.idx = idx;
+    id.depth = depth;
+    pending_ids_.push_back(id);
     return ref;
   }
 
-  // Write the digests of pending_ids_ into their places, one nesting level at a time: a nested
-  // row's id hashes its parent's id, which is one level up (or a root id, never pending).
-  void HashNestedIds() {
+  // The index of the current document's pending id whose place is `ref`, or -1.
+  int64_t DocumentPendingId(ArenaRef ref) const {
+    if (ref.len != kDigestChars) return -1;
+    for (size_t i = committed_ids_; i < pending_ids_.size(); ++i) {
+      if (pending_ids_[i].out == ref.off) return static_cast<int64_t>(i);
+    }
+    return -1;
+  }
+
+  // Hash every pending id, one nesting level at a time (a nested row's id hashes its parent's id,
+  // which is one level up or final), write the digests into the committed cells that hold them and
+  // into the current document's places (for its rows not committed yet), and forget them.
+  void HashPendingIds() {
     if (pending_ids_.empty()) return;
-    for (size_t depth = 1; depth <= max_pending_depth_; ++depth) {
+    size_t max_depth = 0;
+    for (const PendingId& id : pending_ids_) max_depth = std::max(max_depth, id.depth);
+    for (size_t depth = 1; depth <= max_depth; ++depth) {
       id_group_.clear();
       for (size_t i = 0; i < pending_ids_.size(); ++i) {
         if (pending_ids_[i].depth == depth) id_group_.push_back(i);
       }
       HashIdGroup();
     }
+    for (const IdPatch& patch : id_patches_) {
+      Column& column = tables_[patch.table]->buffer[patch.col];
+      std::memcpy(column.MutableStringData(patch.row), pending_ids_[patch.id].digest, kDigestChars);
+    }
+    for (size_t i = committed_ids_; i < pending_ids_.size(); ++i) {
+      std::memcpy(arena_.data() + pending_ids_[i].out, pending_ids_[i].digest, kDigestChars);
+    }
     pending_ids_.clear();
-    max_pending_depth_ = 0;
+    pending_text_.clear();
+    id_patches_.clear();
+    committed_ids_ = 0;
+    committed_id_text_ = 0;
   }
 
   // Hash the pending ids listed in id_group_ (their parents' ids are final).
@@ -1309,7 +1362,11 @@ class RelationalNormalizer::Impl {
     id_ends_.clear();
     for (size_t i : id_group_) {
       const PendingId& id = pending_ids_[i];
-      id_text_.append(ArenaGet(id.parent));
+      if (id.parent >= 0) {
+        id_text_.append(pending_ids_[static_cast<size_t>(id.parent)].digest, kDigestChars);
+      } else {
+        id_text_.append(pending_text_, id.parent_off, id.parent_len);
+      }
       id_text_.push_back('_');
       id_text_.append(tables_[id.table]->name);
       id_text_.push_back('_');
@@ -1328,9 +1385,7 @@ class RelationalNormalizer::Impl {
     for (size_t k = 0; k < id_group_.size(); ++k) {
       unsigned char bytes[kDigestBytes];
       std::memcpy(bytes, id_bytes_.data() + k * kDigestBytes, kDigestBytes);
-      char id[kDigestChars];
-      EncodeDigest(bytes, id);
-      std::memcpy(arena_.data() + pending_ids_[id_group_[k]].out, id, kDigestChars);
+      EncodeDigest(bytes, pending_ids_[id_group_[k]].digest);
     }
   }
 
@@ -1877,6 +1932,12 @@ class RelationalNormalizer::Impl {
       for (size_t i = row.cell_begin; i < row.cell_end; ++i) {
         const Cell& cell = cells_[i];
         ColState& c = t.cols[cell.col];
+        if (cell.kind == CellKind::kStrArena) {
+          if (int64_t id = DocumentPendingId({cell.off, cell.len}); id >= 0) {
+            id_patches_.push_back(
+                {static_cast<size_t>(id), row.table, cell.col, t.buffer[cell.col].size()});
+          }
+        }
         AppendCell(t.buffer[cell.col], c, cell);
         c.commit_stamp = commit_serial_;
       }
@@ -1885,7 +1946,10 @@ class RelationalNormalizer::Impl {
       }
       ++t.buffered;
       ++t.rows_total;
-      if (t.buffered >= options_.batch_rows) Emit(t);
+      if (t.buffered >= options_.batch_rows) {
+        HashPendingIds();  // the batch leaves with final ids
+        Emit(t);
+      }
     }
   }
 
@@ -1957,7 +2021,10 @@ class RelationalNormalizer::Impl {
   std::vector<std::string_view> id_views_;
   std::vector<unsigned char> id_bytes_;
   std::vector<PendingId> pending_ids_;
-  size_t max_pending_depth_ = 0;
+  std::string pending_text_;  // parents' final ids of pending_ids_
+  std::vector<IdPatch> id_patches_;
+  size_t committed_ids_ = 0;  // pending_ids_[0, committed_ids_) belong to committed documents
+  size_t committed_id_text_ = 0;
   std::vector<size_t> id_group_;
   std::string rewrite_;
   bool bigint_markers_ = false;

@@ -357,6 +357,71 @@ TEST(RelationalNormalizer, NestedIdsWithUserIdsLongListsAndAfterAnError) {
   for (const auto& [parent, id] : rows["t__c"]) EXPECT_EQ(parent, root_id);
 }
 
+// Nested ids wait across documents and are hashed in groups; the cells already committed are
+// patched then, including when a table's batch fills in the middle of a document (batch_rows 7)
+// and when a document throws while earlier documents' ids still wait.
+TEST(RelationalNormalizer, NestedIdsHashedAcrossDocumentsAndBatches) {
+  schema::Schema live = schema::Schema::New("s");
+  {
+    RelationalNormalizer seed(live, Root("t"), Options(), [](const std::string&, Batch) {});
+    seed.FeedDocument(R"({"k": 0, "a": [{"n": 1, "b": [{"c": [1]}]}]})");
+    seed.Flush();
+    ASSERT_TRUE(MergeSchemaUpdate(live, seed.TakeSchemaUpdate()).merged);
+  }
+  RootTableSpec root = Root("t");
+  root.schema_contract =
+      SchemaContract{ContractMode::kEvolve, ContractMode::kEvolve, ContractMode::kFreeze};
+  NormalizerOptions options = Options();
+  options.batch_rows = 7;
+  Sink sink;
+  RelationalNormalizer n(live, root, options, sink.fn());
+  size_t expected_a = 0, expected_b = 0, expected_c = 0;
+  for (int k = 0; k < 40; ++k) {
+    std::string doc = fmt::format(R"({{"k": {}, "a": [)", k);
+    for (int i = 0; i < k % 5; ++i) {
+      doc += fmt::format(R"({}{{"n": {}, "b": [{{"c": [{}, {}]}}, {{"c": []}}]}})",
+                         i > 0 ? "," : "", i, k, i);
+    }
+    doc += "]}";
+    n.FeedDocument(doc);
+    expected_a += k % 5;
+    expected_b += 2 * (k % 5);
+    expected_c += 2 * (k % 5);
+    if (k % 9 == 4) {
+      EXPECT_CDLT_ERROR(
+          n.FeedDocument(R"({"k": -1, "a": [{"n": 1, "b": [{"c": [9]}]}, {"n": "x"}]})"),
+          ErrorKind::kSchemaContract, "data_type: freeze");
+    }
+  }
+  n.Flush();
+  ASSERT_EQ(sink.Rows("t"), 40u);
+  std::map<std::string, std::set<std::string>> ids;  // table → _dlt_id
+  for (const Batch& batch : sink.batches["t"]) {
+    for (size_t r = 0; r < batch.num_rows(); ++r) {
+      ids["t"].insert(std::string(ColumnNamed(batch, "_dlt_id").GetString(r)));
+    }
+  }
+  std::map<std::string, size_t> counts;
+  for (const auto& [table, parent] : std::vector<std::pair<std::string, std::string>>{
+           {"t__a", "t"}, {"t__a__b", "t__a"}, {"t__a__b__c", "t__a__b"}}) {
+    for (const Batch& batch : sink.batches[table]) {
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        std::string parent_id(ColumnNamed(batch, "_dlt_parent_id").GetString(r));
+        std::string id(ColumnNamed(batch, "_dlt_id").GetString(r));
+        int64_t idx = ColumnNamed(batch, "_dlt_list_idx").Get<int64_t>(r);
+        EXPECT_TRUE(ids[parent].count(parent_id)) << table << " row " << r;
+        EXPECT_EQ(id, NestedRowId(parent_id, table, idx)) << table << " row " << r;
+        EXPECT_TRUE(ids[table].insert(id).second) << table << " row " << r;
+        ++counts[table];
+      }
+    }
+  }
+  EXPECT_EQ(counts["t__a"], expected_a);
+  EXPECT_EQ(counts["t__a__b"], expected_b);
+  EXPECT_EQ(counts["t__a__b__c"], expected_c);
+  EXPECT_GT(sink.batches["t__a__b__c"].size(), 5u);  // batches filled inside documents
+}
+
 // C7: the variant name is shortened as a whole from the joined normalized path.
 TEST(RelationalNormalizer, VariantColumnNameIsShortened) {
   auto naming = schema::MakeNamingConvention("snake_case", 9);
