@@ -79,8 +79,9 @@ class Column {
     return std::string_view(chars_.data() + offsets_[row], offsets_[row + 1] - offsets_[row]);
   }
   const uint8_t* RawData() const { return data_.data(); }
-  /// The bytes of string `row`, to overwrite in place (same length).
-  char* MutableStringData(size_t row) { return chars_.data() + offsets_[row]; }
+  /// Replace string `row` by `value` of the same length, in place (the normalizer fills in ids
+  /// hashed after their rows were appended; a batch is never changed once it left its producer).
+  void OverwriteString(size_t row, std::string_view value);
   const uint8_t* Validity() const { return valid_.data(); }
 
   void Reserve(size_t rows, size_t char_bytes = 0);

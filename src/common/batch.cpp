@@ -1,6 +1,7 @@
 #include "cdlt/batch.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/error.hpp"
 
@@ -102,6 +103,13 @@ void Column::AppendNull() {
   }
   valid_.push_back(0);
   ++null_count_;
+}
+
+void Column::OverwriteString(size_t row, std::string_view value) {
+  CDLT_ASSERT(
+      IsVarWidth(type_.id) && row < size() && offsets_[row + 1] - offsets_[row] == value.size(),
+      "Column::OverwriteString: not a string of the same length");
+  std::memcpy(chars_.data() + offsets_[row], value.data(), value.size());
 }
 
 void Column::AppendFrom(const Column& other, size_t row) {

@@ -556,6 +556,7 @@ void StreamFunction(duckdb_function_info info, duckdb_data_chunk output) {
     std::unique_lock lock(state->mutex);
     state->cv.wait(lock,
                    [&] { return !state->queue.empty() || state->finished || state->aborted; });
+    state->in_use.reset();  // DuckDB is done with the last chunk
     if (state->aborted) {
       duckdb_function_set_error(info, "write aborted");
       return;
@@ -567,7 +568,7 @@ void StreamFunction(duckdb_function_info info, duckdb_data_chunk output) {
     batch = state->queue.front();
     from = state->offset;
   }
-  state->in_use = batch;  // only this thread touches in_use while the COPY runs
+  state->in_use = batch;
   size_t n = std::min<size_t>(batch->num_rows() - from, duckdb_vector_size());
   for (size_t c = 0; c < batch->num_columns(); ++c) {
     FillVector(duckdb_data_chunk_get_vector(output, c), batch->column(c), from, n);

@@ -40,7 +40,7 @@ dest::PackagePlan MakePlan(const package::LoadPackage& pkg) {
   if (state.contains("normalizer_id_tables") && state["normalizer_id_tables"].is_array()) {
     plan.normalizer_id_tables.emplace();
     for (const auto& t : state["normalizer_id_tables"]) {
-      plan.normalizer_id_tables->insert(t.get<std::string>());
+      if (t.is_string()) plan.normalizer_id_tables->insert(t.get<std::string>());
     }
   }
   if (state.contains("pipeline_state")) plan.pipeline_state = state["pipeline_state"];

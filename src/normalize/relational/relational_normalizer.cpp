@@ -1318,13 +1318,16 @@ class RelationalNormalizer::Impl {
     return ref;
   }
 
-  // The index of the current document's pending id whose place is `ref`, or -1.
+  // The index of the current document's pending id whose place is `ref`, or -1. Their places
+  // were appended to the arena in order, so they are sorted (a list of a million elements
+  // makes as many lookups).
   int64_t DocumentPendingId(ArenaRef ref) const {
-    if (ref.len != kDigestChars) return -1;
-    for (size_t i = committed_ids_; i < pending_ids_.size(); ++i) {
-      if (pending_ids_[i].out == ref.off) return static_cast<int64_t>(i);
-    }
-    return -1;
+    if (ref.len != kDigestChars || committed_ids_ == pending_ids_.size()) return -1;
+    auto begin = pending_ids_.begin() + static_cast<std::ptrdiff_t>(committed_ids_);
+    auto it = std::lower_bound(begin, pending_ids_.end(), ref.off,
+                               [](const PendingId& id, size_t off) { return id.out < off; });
+    if (it == pending_ids_.end() || it->out != ref.off) return -1;
+    return it - pending_ids_.begin();
   }
 
   // Hash every pending id, one nesting level at a time (a nested row's id hashes its parent's id,
@@ -1342,8 +1345,8 @@ class RelationalNormalizer::Impl {
       HashIdGroup();
     }
     for (const IdPatch& patch : id_patches_) {
-      Column& column = tables_[patch.table]->buffer[patch.col];
-      std::memcpy(column.MutableStringData(patch.row), pending_ids_[patch.id].digest, kDigestChars);
+      tables_[patch.table]->buffer[patch.col].OverwriteString(
+          patch.row, {pending_ids_[patch.id].digest, kDigestChars});
     }
     for (size_t i = committed_ids_; i < pending_ids_.size(); ++i) {
       std::memcpy(arena_.data() + pending_ids_[i].out, pending_ids_[i].digest, kDigestChars);

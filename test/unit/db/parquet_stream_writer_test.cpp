@@ -4,9 +4,11 @@
 // (inlined by DuckDB, up to 12 bytes), long ones, empty ones, NULLs, binary with zero bytes, and
 // chunk boundaries (DuckDB takes 2048 rows at a time) inside one batch and across batches.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -393,6 +393,9 @@ TEST(RelationalNormalizer, NestedIdsHashedAcrossDocumentsAndBatches) {
           ErrorKind::kSchemaContract, "data_type: freeze");
     }
   }
+  // Flushed right after a document that threw while earlier documents' ids wait.
+  EXPECT_CDLT_ERROR(n.FeedDocument(R"({"k": -2, "a": [{"n": 1, "b": [{"c": [9]}]}, {"n": "y"}]})"),
+                    ErrorKind::kSchemaContract, "data_type: freeze");
   n.Flush();
   ASSERT_EQ(sink.Rows("t"), 40u);
   std::map<std::string, std::set<std::string>> ids;  // table → _dlt_id
@@ -420,6 +423,39 @@ TEST(RelationalNormalizer, NestedIdsHashedAcrossDocumentsAndBatches) {
   EXPECT_EQ(counts["t__a__b"], expected_b);
   EXPECT_EQ(counts["t__a__b__c"], expected_c);
   EXPECT_GT(sink.batches["t__a__b__c"].size(), 5u);  // batches filled inside documents
+}
+
+// One document with a long list: its ids are found among the document's pending ones by
+// position, not by a scan per row (which made this quadratic).
+TEST(RelationalNormalizer, NestedIdsOfALongList) {
+  Sink sink;
+  RelationalNormalizer n(schema::Schema::New("s"), Root("t"), Options(), sink.fn());
+  const int kElements = 100000;
+  std::string doc = R"({"a": [)";
+  for (int i = 0; i < kElements; ++i) doc += fmt::format(R"({}{{"b": [{}]}})", i > 0 ? "," : "", i);
+  doc += "]}";
+  n.FeedDocument(doc);
+  n.Flush();
+  ASSERT_EQ(sink.Rows("t__a"), static_cast<size_t>(kElements));
+  ASSERT_EQ(sink.Rows("t__a__b"), static_cast<size_t>(kElements));
+  std::string root_id(ColumnNamed(sink.batches["t"][0], "_dlt_id").GetString(0));
+  std::set<std::string> a_ids;
+  int64_t expected_idx = 0;
+  for (const Batch& batch : sink.batches["t__a"]) {
+    for (size_t r = 0; r < batch.num_rows(); ++r, ++expected_idx) {
+      std::string id(ColumnNamed(batch, "_dlt_id").GetString(r));
+      ASSERT_EQ(ColumnNamed(batch, "_dlt_parent_id").GetString(r), root_id);
+      ASSERT_EQ(id, NestedRowId(root_id, "t__a", expected_idx));
+      a_ids.insert(id);
+    }
+  }
+  for (const Batch& batch : sink.batches["t__a__b"]) {
+    for (size_t r = 0; r < batch.num_rows(); ++r) {
+      std::string parent(ColumnNamed(batch, "_dlt_parent_id").GetString(r));
+      ASSERT_TRUE(a_ids.count(parent));
+      ASSERT_EQ(ColumnNamed(batch, "_dlt_id").GetString(r), NestedRowId(parent, "t__a__b", 0));
+    }
+  }
 }
 
 // C7: the variant name is shortened as a whole from the joined normalized path.
