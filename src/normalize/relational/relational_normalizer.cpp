@@ -12,6 +12,7 @@
 #include <limits>
 #include <random>
 #include <regex>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -686,6 +687,7 @@ class RelationalNormalizer::Impl {
                 hint.name, *hint.data_type);
         }
         c.data_type = type;
+        hinted_types_.insert(c.name);
       }
       if (hint.nullable) c.nullable = *hint.nullable;
       c.primary_key = hint.primary_key.value_or(false);
@@ -1479,7 +1481,9 @@ class RelationalNormalizer::Impl {
       StageLast(t, static_cast<uint32_t>(ci));
       return true;
     }
-    if (options_.widen_in_place) {
+    // A type the resource's column hints set is kept: widening it would fight the hint on the
+    // next run (a value it cannot take goes to a variant column, as without widen_in_place).
+    if (options_.widen_in_place && !(ti == root_index_ && hinted_types_.count(c.name))) {
       if (auto to = Widening(c.type, v)) {
         Widen(t, static_cast<uint32_t>(ci), *to);
         if (Coerce(v, t.cols[static_cast<size_t>(ci)], cells_.back())) {
@@ -2023,6 +2027,7 @@ class RelationalNormalizer::Impl {
   std::vector<size_t> id_ends_;
   std::vector<std::string_view> id_views_;
   std::vector<unsigned char> id_bytes_;
+  std::set<std::string> hinted_types_;  // root columns whose data_type a column hint sets
   std::vector<PendingId> pending_ids_;
   std::string pending_text_;  // parents' final ids of pending_ids_
   std::vector<IdPatch> id_patches_;

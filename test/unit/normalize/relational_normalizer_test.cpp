@@ -573,6 +573,41 @@ TEST(RelationalNormalizer, SchemaUpdateBumpsVersionOnce) {
   EXPECT_FALSE(live.BumpVersion());
 }
 
+// widen_in_place leaves a type set by a column hint alone: the value goes to a variant, and the
+// next run (which applies the hint again) agrees with the schema. Found by the fuzzer: the column
+// was widened to wei, and the next normalizer refused to change it back to bigint.
+TEST(RelationalNormalizer, WideningKeepsATypeSetByAColumnHint) {
+  RootTableSpec root = Root("t");
+  ColumnHint hint;
+  hint.name = "i";
+  hint.data_type = "bigint";
+  root.hints.columns.push_back(hint);
+  NormalizerOptions options = Options();
+  options.widen_in_place = true;
+  const std::string input = "{\"i\": 0, \"j\": 0}\n{\"i\": 18446744073709551615, \"j\": 1.5}\n";
+  schema::Schema live = schema::Schema::New("s");
+  for (int run = 0; run < 2; ++run) {
+    Sink sink;
+    RelationalNormalizer n(live, root, options, sink.fn());
+    n.FeedJsonl(input);
+    n.Flush();
+    SchemaUpdate update = n.TakeSchemaUpdate();
+    if (run == 0) {
+      // j has no hint and widens; i keeps its hinted type and the big value goes to a variant.
+      ASSERT_EQ(update.widenings.size(), 1u);
+      EXPECT_EQ(update.widenings[0].column, "j");
+    } else {
+      EXPECT_TRUE(update.empty());
+    }
+    ASSERT_TRUE(MergeSchemaUpdate(live, update).merged);
+  }
+  const schema::Table* t = live.FindTable("t");
+  EXPECT_EQ(t->FindColumn("i")->data_type, schema::DataType::kBigint);
+  EXPECT_EQ(t->FindColumn("j")->data_type, schema::DataType::kDouble);
+  // The big value is in i's variant column (named after its Python type, as dlt does).
+  EXPECT_NE(t->FindColumn("i__v_bigint"), nullptr);
+}
+
 TEST(RelationalNormalizer, WideningMergesIntoLiveSchema) {
   schema::Schema live = schema::Schema::New("s");
   {
