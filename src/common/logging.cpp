@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include "common/text.hpp"
+
 namespace cdlt::log {
 namespace {
 std::atomic<Level> g_level{Level::kWarning};
@@ -33,8 +35,7 @@ void SetLevel(Level level) { g_level = level; }
 Level GetLevel() { return g_level; }
 
 bool ParseLevel(std::string_view name, Level* out) {
-  std::string upper(name);
-  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string upper = ToUpper(name);
   for (Level l : {Level::kDebug, Level::kInfo, Level::kWarning, Level::kError, Level::kCritical}) {
     if (upper == Name(l)) {
       *out = l;

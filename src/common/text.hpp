@@ -2,6 +2,7 @@
 
 // Small text helpers shared by config parsing, value conversion and destinations.
 
+#include <cctype>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,18 @@ inline std::string_view Trim(std::string_view text) {
   while (!text.empty() && space(text.front())) text.remove_prefix(1);
   while (!text.empty() && space(text.back())) text.remove_suffix(1);
   return text;
+}
+
+/// `text` with ASCII letters in lower / upper case (other bytes, UTF-8 included, unchanged).
+inline std::string ToLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+inline std::string ToUpper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
 }
 
 /// The value of hex digit `c` (either case), or -1.

@@ -33,8 +33,8 @@ std::optional<nlohmann::json> ParseArrayText(std::string_view text);
 /// "a, b,c" → {"a", "b", "c"}; empty items dropped.
 std::vector<std::string> SplitCommaList(std::string_view text);
 
-using cdlt::Trim;  // common/text.hpp
-std::string ToUpper(std::string_view text);
-std::string ToLower(std::string_view text);
+using cdlt::ToLower;  // common/text.hpp
+using cdlt::ToUpper;
+using cdlt::Trim;
 
 }  // namespace cdlt::config::detail

@@ -13,6 +13,7 @@
 
 #include "cdlt/pipeline.hpp"
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "io/file.hpp"
 #include "package/load_package.hpp"
 #include "schema/schema.hpp"
@@ -50,12 +51,6 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep = "
     if (i > 0) out += sep;
     out += items[i];
   }
-  return out;
-}
-
-std::string Upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -120,7 +115,7 @@ std::vector<std::pair<std::string, fs::path>> SchemaFiles(const fs::path& workin
 }
 
 /// Status of a package found by PackageStorage::Find, upper-cased as dlt prints it.
-std::string StatusText(PackageStatus status) { return Upper(package::PackageStatusName(status)); }
+std::string StatusText(PackageStatus status) { return ToUpper(package::PackageStatusName(status)); }
 
 /// Every package id of any state.
 std::vector<std::string> AllPackageIds(const PackageStorage& storage) {
@@ -281,8 +276,7 @@ bool IsPlainSafe(const std::string& s) {
   static const std::set<std::string, std::less<>> kReserved = {
       "true", "false", "yes", "no",   "on",    "off",   "y",
       "n",    "null",  "~",   ".inf", "-.inf", "+.inf", ".nan"};
-  std::string lower = s;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string lower = ToLower(s);
   if (kReserved.contains(lower)) return false;
   // Anything that a YAML reader could take as a number (or date) stays a string only if quoted.
   if (std::isdigit(static_cast<unsigned char>(s[0])) ||

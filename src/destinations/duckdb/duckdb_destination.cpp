@@ -168,8 +168,7 @@ std::optional<std::string> MemorySize(const config::Config& config, const std::s
   std::string value(Trim(original));
   // DuckDB's spellings of "its default" ("none", "null", any negative number) all become "none",
   // the one this destination compares and applies.
-  std::string lower = value;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string lower = ToLower(value);
   if (lower == "none" || lower == "null" || lower.rfind('-', 0) == 0) return std::string("none");
   if (value.empty() || !db::IsValidSetting("memory_limit", value)) {
     throw Error(ErrorKind::kConfig,
@@ -191,9 +190,7 @@ std::optional<double> SizeBytes(const std::string& value) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
-  std::string unit = value.substr(pos);
-  unit.erase(0, unit.find_first_not_of(' '));
-  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string unit = ToUpper(Trim(std::string_view(value).substr(pos)));
   if (unit.size() > 1 && unit.back() == 'S') unit.pop_back();  // "megabytes"
   static const std::vector<std::pair<std::string, double>> kUnits = {{"B", 1},
                                                                      {"BYTE", 1},
@@ -602,10 +599,10 @@ bool IdsFromNormalizer(const schema::Schema& schema, const PackagePlan& plan,
 
 void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePlan& plan) {
   {
-    // The merge and replace SQL get the whole limit, and at least what the inserts needed.
+    // The merge and replace SQL get the whole limit, and at least what the inserts needed
+    // (WithMoreMemoryIfNeeded applies it).
     std::lock_guard<std::mutex> lock(memory_mutex_);
     if (insert_limit_.bytes > merge_limit_.bytes) merge_limit_ = insert_limit_;
-    ApplyLimit(merge_limit_);
   }
   db::DuckConnection con(db_);
   std::string sql;

@@ -28,12 +28,6 @@ constexpr std::string_view kSourceName = "filesystem";
 // Sub-tables of [sources.filesystem] that are settings of the source, not tables.
 constexpr std::string_view kReservedSections[] = {"credentials", "data_writer", "extract"};
 
-std::string ToLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string BucketKey(const std::string& resource) {
   return fmt::format("sources.{}.{}.bucket_url", kSourceName, resource);
 }
