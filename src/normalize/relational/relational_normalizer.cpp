@@ -612,7 +612,6 @@ class RelationalNormalizer::Impl {
     // Ids of a document that threw are not hashed: no committed cell holds them.
     pending_ids_.resize(committed_ids_);
     pending_text_.resize(committed_id_text_);
-    HashPendingIds();
     for (auto& t : tables_) Emit(*t);
   }
 
@@ -1953,10 +1952,7 @@ class RelationalNormalizer::Impl {
       }
       ++t.buffered;
       ++t.rows_total;
-      if (t.buffered >= options_.batch_rows) {
-        HashPendingIds();  // the batch leaves with final ids
-        Emit(t);
-      }
+      if (t.buffered >= options_.batch_rows) Emit(t);
     }
   }
 
@@ -1986,6 +1982,9 @@ class RelationalNormalizer::Impl {
   }
 
   void Emit(TableState& t) {
+    // A batch leaves with final ids: the pending ones are hashed into the cells that hold them
+    // (in every table, so the patches refer to buffers that are all still here).
+    HashPendingIds();
     if (t.buffered == 0) return;
     Fields fields;
     fields.reserve(t.cols.size());

@@ -263,6 +263,38 @@ const Column& ColumnNamed(const Batch& batch, std::string_view name) {
 // every one must still be NestedRowId(parent's _dlt_id, table, _dlt_list_idx), also three levels
 // deep (a parent hashed in the same document), for many ids per document, and for a table name
 // too long for one SHAKE block (hashed one by one instead).
+/// Check the ids of the nested tables `root`__a, `root`__a__b, ... (one per piece of `chain`):
+/// every row hangs under a row of its parent table, its _dlt_id is NestedRowId of that parent's
+/// id, its table and its list index, and no id repeats. Returns the rows checked per table.
+std::map<std::string, size_t> CheckNestedIds(Sink& sink, const std::string& root,
+                                             const std::vector<std::string>& chain) {
+  std::map<std::string, std::set<std::string>> ids;  // table → _dlt_id
+  for (const Batch& batch : sink.batches[root]) {
+    for (size_t r = 0; r < batch.num_rows(); ++r) {
+      ids[root].insert(std::string(ColumnNamed(batch, "_dlt_id").GetString(r)));
+    }
+  }
+  std::map<std::string, size_t> counts;
+  std::string parent = root;
+  for (const std::string& piece : chain) {
+    std::string table = parent + "__" + piece;
+    EXPECT_TRUE(sink.batches.count(table)) << table;
+    for (const Batch& batch : sink.batches[table]) {
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        std::string parent_id(ColumnNamed(batch, "_dlt_parent_id").GetString(r));
+        std::string id(ColumnNamed(batch, "_dlt_id").GetString(r));
+        int64_t idx = ColumnNamed(batch, "_dlt_list_idx").Get<int64_t>(r);
+        EXPECT_TRUE(ids[parent].count(parent_id)) << table << " row " << r;
+        EXPECT_EQ(id, NestedRowId(parent_id, table, idx)) << table << " row " << r;
+        EXPECT_TRUE(ids[table].insert(id).second) << table << " row " << r;
+        ++counts[table];
+      }
+    }
+    parent = table;
+  }
+  return counts;
+}
+
 TEST(RelationalNormalizer, NestedIdsHashTheirParentsIdAtEveryLevel) {
   const std::string long_root = "t" + std::string(170, 'x');
   for (const std::string& root : {std::string("t"), long_root}) {
@@ -277,31 +309,10 @@ TEST(RelationalNormalizer, NestedIdsHashTheirParentsIdAtEveryLevel) {
     n.FeedDocument(doc);
     n.FeedDocument(doc);
     n.Flush();
-    std::map<std::string, std::set<std::string>> ids;  // table → _dlt_id
-    for (const Batch& batch : sink.batches[root]) {
-      for (size_t r = 0; r < batch.num_rows(); ++r) {
-        ids[root].insert(std::string(ColumnNamed(batch, "_dlt_id").GetString(r)));
-      }
-    }
-    size_t checked = 0;
-    for (const auto& [table, parent] :
-         std::vector<std::pair<std::string, std::string>>{{root + "__a", root},
-                                                          {root + "__a__b", root + "__a"},
-                                                          {root + "__a__b__c", root + "__a__b"}}) {
-      ASSERT_TRUE(sink.batches.count(table)) << table;
-      for (const Batch& batch : sink.batches[table]) {
-        for (size_t r = 0; r < batch.num_rows(); ++r) {
-          std::string parent_id(ColumnNamed(batch, "_dlt_parent_id").GetString(r));
-          std::string id(ColumnNamed(batch, "_dlt_id").GetString(r));
-          int64_t idx = ColumnNamed(batch, "_dlt_list_idx").Get<int64_t>(r);
-          EXPECT_TRUE(ids[parent].count(parent_id)) << table << " row " << r;
-          EXPECT_EQ(id, NestedRowId(parent_id, table, idx)) << table << " row " << r;
-          ids[table].insert(id);
-          ++checked;
-        }
-      }
-    }
-    EXPECT_EQ(checked, 2u * (11 + 33 + 33));
+    auto counts = CheckNestedIds(sink, root, {"a", "b", "c"});
+    EXPECT_EQ(counts[root + "__a"], 2u * 11);
+    EXPECT_EQ(counts[root + "__a__b"], 2u * 33);
+    EXPECT_EQ(counts[root + "__a__b__c"], 2u * 33);
   }
 }
 
@@ -398,27 +409,7 @@ TEST(RelationalNormalizer, NestedIdsHashedAcrossDocumentsAndBatches) {
                     ErrorKind::kSchemaContract, "data_type: freeze");
   n.Flush();
   ASSERT_EQ(sink.Rows("t"), 40u);
-  std::map<std::string, std::set<std::string>> ids;  // table → _dlt_id
-  for (const Batch& batch : sink.batches["t"]) {
-    for (size_t r = 0; r < batch.num_rows(); ++r) {
-      ids["t"].insert(std::string(ColumnNamed(batch, "_dlt_id").GetString(r)));
-    }
-  }
-  std::map<std::string, size_t> counts;
-  for (const auto& [table, parent] : std::vector<std::pair<std::string, std::string>>{
-           {"t__a", "t"}, {"t__a__b", "t__a"}, {"t__a__b__c", "t__a__b"}}) {
-    for (const Batch& batch : sink.batches[table]) {
-      for (size_t r = 0; r < batch.num_rows(); ++r) {
-        std::string parent_id(ColumnNamed(batch, "_dlt_parent_id").GetString(r));
-        std::string id(ColumnNamed(batch, "_dlt_id").GetString(r));
-        int64_t idx = ColumnNamed(batch, "_dlt_list_idx").Get<int64_t>(r);
-        EXPECT_TRUE(ids[parent].count(parent_id)) << table << " row " << r;
-        EXPECT_EQ(id, NestedRowId(parent_id, table, idx)) << table << " row " << r;
-        EXPECT_TRUE(ids[table].insert(id).second) << table << " row " << r;
-        ++counts[table];
-      }
-    }
-  }
+  auto counts = CheckNestedIds(sink, "t", {"a", "b", "c"});
   EXPECT_EQ(counts["t__a"], expected_a);
   EXPECT_EQ(counts["t__a__b"], expected_b);
   EXPECT_EQ(counts["t__a__b__c"], expected_c);
