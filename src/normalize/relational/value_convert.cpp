@@ -234,9 +234,7 @@ std::optional<double> TextToDouble(std::string_view text) {
 }
 
 std::optional<bool> TextToBool(std::string_view text) {
-  std::string lower;
-  for (char c : Trim(text))
-    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  std::string lower = ToLower(Trim(text));
   if (lower == "yes" || lower == "true" || lower == "t" || lower == "y" || lower == "1")
     return true;
   if (lower == "no" || lower == "false" || lower == "f" || lower == "n" || lower == "0") {
