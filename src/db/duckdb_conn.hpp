@@ -89,6 +89,23 @@ class DuckConnection {
   ErrorKind kind_;
 };
 
+/// Keeps the scratch database of the ParquetStreamWriters open while it lives. Each writer holds
+/// it too, and it closes (returning its memory) when the last holder is gone; a stage that writes
+/// many files holds one so they do not each open DuckDB.
+class ParquetWriterSession {
+ public:
+  ParquetWriterSession();
+  ~ParquetWriterSession();
+  ParquetWriterSession(const ParquetWriterSession&) = delete;
+  ParquetWriterSession& operator=(const ParquetWriterSession&) = delete;
+
+ private:
+  std::shared_ptr<DuckDatabase> db_;
+};
+
+/// Whether the ParquetStreamWriters' scratch database is open (for tests).
+bool ParquetWriterDatabaseIsOpen();
+
 /// Writes batches to one Parquet file as a stream: a DuckDB COPY pulls them through a table
 /// function from a small bounded queue, so memory stays at a few batches whatever the file size.
 class ParquetStreamWriter {

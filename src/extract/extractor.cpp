@@ -537,6 +537,8 @@ std::string Extract(const StageContext& ctx, const Source& source, const schema:
   std::string load_id = ctx.storage->NewLoadId();
   package::LoadPackage pkg = ctx.storage->BeginExtract(load_id);
   trace.load_ids.push_back(load_id);
+  // One scratch DuckDB for the Parquet files of this stage, closed (its memory returned) after.
+  db::ParquetWriterSession parquet_writers;
   if (ctx.progress) ctx.progress->StartStage("extract");
   try {
     ExtractRun run(ctx, pkg, source);

@@ -187,6 +187,8 @@ void Normalize(const StageContext& ctx, const std::string& load_id, schema::Sche
   namespace rel = normalize::relational;
   package::LoadPackage extracted = ctx.storage->Extracted(load_id);
   trace.load_ids.push_back(load_id);
+  // One scratch DuckDB for the Parquet files of this stage, closed (its memory returned) after.
+  db::ParquetWriterSession parquet_writers;
   schema::Schema pkg_schema = schema::Schema::LoadFile(extracted.SchemaPath());
   nlohmann::json state = extracted.ReadState();
   std::vector<std::string> jobs = extracted.ListJobs(JobState::kNew);

@@ -77,5 +77,64 @@ TEST(ParquetStreamWriter, StringsComeBackByteForByte) {
   }
 }
 
+TEST(ParquetStreamWriter, WideRowsGetSmallerRowGroupsInTheOrderWritten) {
+  // 60k rows of ~300 bytes: DuckDB would hold 32768 of them (~10MB) per row group; the 8MB cap
+  // makes the groups smaller. The rows stay in the order they were written.
+  test::TempDir dir;
+  std::string path = (dir.path() / "wide.parquet").string();
+  Fields fields = {{"i", {PhysicalType::kInt64}, false}, {"t", {PhysicalType::kText}, false}};
+  const size_t total = 60000;
+  {
+    ParquetStreamWriter writer(path, fields);
+    for (size_t done = 0; done < total;) {
+      auto batch = std::make_shared<Batch>(fields);
+      for (size_t r = 0; r < 5000; ++r, ++done) {
+        batch->column(0).Append<int64_t>(static_cast<int64_t>(done));
+        batch->column(1).AppendString(std::string(300, static_cast<char>('a' + done % 26)));
+      }
+      writer.Write(std::move(batch));
+    }
+    writer.Close();
+  }
+  auto db = DuckDatabase::Open(":memory:");
+  DuckConnection con(db);
+  EXPECT_EQ(con.QueryScalar("SELECT count(*) FILTER (WHERE i <> file_row_number) || '/' || "
+                            "count(*) FROM read_parquet(" +
+                            QuoteLiteral(path) + ", file_row_number = true)"),
+            "0/60000");
+  auto largest = con.QueryScalar("SELECT max(row_group_num_rows) FROM parquet_metadata(" +
+                                 QuoteLiteral(path) + ")");
+  ASSERT_TRUE(largest);
+  EXPECT_LT(std::stoll(*largest), 32768);
+}
+
+TEST(ParquetWriterSession, TheWritersDatabaseClosesWhenTheLastHolderIsGone) {
+  // A stage holds a session so its files share one scratch database; after the stage it closes
+  // and its memory goes back (it used to stay open, with its buffers, until the process ended).
+  test::TempDir dir;
+  Fields fields = {{"i", {PhysicalType::kInt64}, false}};
+  EXPECT_FALSE(ParquetWriterDatabaseIsOpen());
+  {
+    ParquetWriterSession session;
+    EXPECT_TRUE(ParquetWriterDatabaseIsOpen());
+    for (int f = 0; f < 2; ++f) {
+      ParquetStreamWriter writer((dir.path() / fmt::format("{}.parquet", f)).string(), fields);
+      auto batch = std::make_shared<Batch>(fields);
+      batch->column(0).Append<int64_t>(f);
+      writer.Write(std::move(batch));
+      writer.Close();
+    }
+    EXPECT_TRUE(ParquetWriterDatabaseIsOpen());
+  }
+  EXPECT_FALSE(ParquetWriterDatabaseIsOpen());
+  {
+    // A writer alone holds it too.
+    ParquetStreamWriter writer((dir.path() / "alone.parquet").string(), fields);
+    EXPECT_TRUE(ParquetWriterDatabaseIsOpen());
+    writer.Close();
+  }
+  EXPECT_FALSE(ParquetWriterDatabaseIsOpen());
+}
+
 }  // namespace
 }  // namespace cdlt::db
