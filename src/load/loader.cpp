@@ -56,6 +56,27 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
   schema::Schema schema = schema::Schema::LoadFile(pkg.SchemaPath());
   dest::PackagePlan plan = MakePlan(pkg);
   nlohmann::json state = pkg.ReadState();
+  // Rows of a job file as extract or normalize recorded them (0 when unknown).
+  auto rows_of = [&](const std::string& name) -> int64_t {
+    if (!state.contains("files")) return 0;
+    JobFileName job = JobFileName::Parse(name);
+    job.retry = 0;
+    std::string original = job.ToString();
+    return state["files"].contains(original) ? state["files"][original].value("rows", 0) : 0;
+  };
+  {
+    std::vector<std::string> pending = pkg.ListJobs(JobState::kNew);
+    for (const auto& name : pkg.ListJobs(JobState::kStarted)) pending.push_back(name);
+    for (const auto& name : pending) {
+      plan.largest_job_rows = std::max(plan.largest_job_rows, rows_of(name));
+    }
+    plan.concurrent_jobs =
+        std::max(1, std::min<int>(ctx.load_workers, static_cast<int>(pending.size())));
+    if (client.capabilities().max_parallel_load_jobs > 0) {
+      plan.concurrent_jobs =
+          std::min(plan.concurrent_jobs, client.capabilities().max_parallel_load_jobs);
+    }
+  }
 
   // A crash after the package's final commit but before its folder moved: nothing left to do.
   if (client.IsPackageCommitted(load_id)) {
@@ -89,13 +110,6 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
   std::deque<std::string> queue(jobs.begin(), jobs.end());
   std::vector<std::string> failed;
   std::optional<ErrorData> stop_error;
-  auto rows_of = [&](const std::string& name) -> int64_t {
-    if (!state.contains("files")) return 0;
-    JobFileName job = JobFileName::Parse(name);
-    job.retry = 0;
-    std::string original = job.ToString();
-    return state["files"].contains(original) ? state["files"][original].value("rows", 0) : 0;
-  };
 
   auto worker = [&] {
     while (true) {
@@ -158,10 +172,7 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
       }
     }
   };
-  int n = std::max(1, std::min<int>(ctx.load_workers, static_cast<int>(jobs.size())));
-  if (client.capabilities().max_parallel_load_jobs > 0) {
-    n = std::min(n, client.capabilities().max_parallel_load_jobs);
-  }
+  int n = std::max(1, std::min(plan.concurrent_jobs, static_cast<int>(jobs.size())));
   std::vector<std::thread> threads;
   for (int i = 1; i < n; ++i) threads.emplace_back(worker);
   worker();

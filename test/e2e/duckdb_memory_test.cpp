@@ -12,10 +12,12 @@
 namespace cdlt::test {
 namespace {
 
-/// A project loading one Parquet file of `rows` rows with `columns` random 64-character strings.
+/// A project loading `files` Parquet files of `rows` rows each with `columns` random 64-character
+/// strings (ids 0 to files × rows - 1).
 class WideProject {
  public:
-  WideProject(int rows, int columns, const std::string& duckdb_toml) {
+  WideProject(int rows, int columns, const std::string& duckdb_toml, int files = 1,
+              const std::string& more_toml = "") {
     fs::create_directories(dir_ / "data");
     auto db = db::DuckDatabase::Open(":memory:");
     db::DuckConnection con(db);
@@ -23,14 +25,19 @@ class WideProject {
     for (int c = 0; c < columns; ++c) {
       select += fmt::format(", md5((i * {0})::VARCHAR) || md5(i::VARCHAR) AS c{0}", c + 1);
     }
-    con.Execute(fmt::format("COPY (SELECT {} FROM range({}) t(i)) TO {} (FORMAT parquet)", select,
-                            rows, db::QuoteLiteral((dir_ / "data/wide.parquet").string())));
+    for (int f = 0; f < files; ++f) {
+      con.Execute(
+          fmt::format("COPY (SELECT {} FROM range({}, {}) t(i)) TO {} (FORMAT parquet)", select,
+                      f * rows, (f + 1) * rows,
+                      db::QuoteLiteral((dir_ / fmt::format("data/wide{}.parquet", f)).string())));
+    }
     // DuckDbPipelineToml ends inside [destination.duckdb].
     WriteText(dir_ / ".dlt/config.toml",
               DuckDbPipelineToml(dir_.path(), "wide", "filesystem") + duckdb_toml + "\n" +
                   fmt::format("[sources.filesystem.wide]\nbucket_url = \"{}/data\"\nfile_glob = "
                               "\"*.parquet\"\n",
-                              dir_.path().string()));
+                              dir_.path().string()) +
+                  more_toml);
   }
   CommandResult Run() const {
     return RunCli({"run"}, dir_.path(), {{"RUNTIME__LOG_LEVEL", "INFO"}});
@@ -55,6 +62,21 @@ TEST(DuckDbMemoryE2E, WideRowsGetMoreMemoryThanTheInsertLimitAndAllLoad) {
   EXPECT_EQ(p.Duck("SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(length(c20)) FROM "
                    "ds.wide"),
             "30000/30000/1920000");
+  EXPECT_EQ(p.Duck("SELECT count(*) FROM ds._dlt_loads"), "1");
+}
+
+TEST(DuckDbMemoryE2E, JobsAtOnceAreCappedAtDuckDbsThreadsAndEachGetsItsMemory) {
+  // 8 files of 20k wide rows (~27MB each in DuckDB) with dlt's default of 20 load workers. All 8
+  // inserted at once needed far more than the insert limit of the time (64MB): they ran out of
+  // memory and were retried, and a rollback that itself ran out of memory failed the job. Now
+  // the loader runs as many jobs at once as DuckDB has threads (2), each with 64MB.
+  WideProject p(20000, 20, "threads = 2\n", 8);
+  CommandResult r = p.Run();
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.err.find("ran out of memory"), std::string::npos) << Describe(r);
+  EXPECT_EQ(p.Duck("SELECT count(*) || '/' || count(DISTINCT id) || '/' || max(id) || '/' || "
+                   "sum(length(c20)) FROM ds.wide"),
+            "160000/160000/159999/10240000");
   EXPECT_EQ(p.Duck("SELECT count(*) FROM ds._dlt_loads"), "1");
 }
 

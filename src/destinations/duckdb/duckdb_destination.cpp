@@ -43,7 +43,10 @@ void InTransaction(db::DuckConnection& con, const std::string& sql, std::string_
   } catch (const Error& e) {
     try {
       con.Execute("ROLLBACK");
-    } catch (...) {
+    } catch (const std::exception& r) {
+      // DuckDB can run out of memory rolling back, too: the connection still holds the aborted
+      // transaction, so a retry must use a new one (closing this one ends the transaction).
+      log::Info("{}: rollback failed: {}", what, r.what());
     }
     throw Error(e.kind(), e.what(), IsTransient(e.what()) ? Retry::kTransient : e.retry());
   }
@@ -151,7 +154,16 @@ std::string PerThreadLimit(int threads, int64_t per_thread, int64_t floor) {
 
 std::string DefaultMemoryLimit(int threads) { return PerThreadLimit(threads, 128, 256); }
 
-std::string DefaultInsertMemoryLimit(int threads) { return PerThreadLimit(threads, 32, 64); }
+InsertPlan PlanInserts(int threads, int concurrent_jobs, int64_t largest_job_rows) {
+  threads = std::max(threads, 1);
+  concurrent_jobs = std::max(concurrent_jobs, 1);
+  InsertPlan plan;
+  plan.threads = std::max(1, threads / concurrent_jobs);
+  if (largest_job_rows > 0 && largest_job_rows < 2 * kDuckDbRowGroupRows) plan.threads = 1;
+  plan.memory_limit = fmt::format(
+      "{}MB", std::max<int64_t>(int64_t{64} * concurrent_jobs, int64_t{32} * plan.threads));
+  return plan;
+}
 
 namespace {
 
@@ -247,11 +259,6 @@ DuckDbSettings DuckDbSettingsFromConfig(const config::Config& config) {
   }
   if (auto insert = MemorySize(config, "insert_memory_limit")) {
     settings.insert_memory_limit = *insert;
-  } else if (!settings.preserve_insertion_order) {
-    std::string fallback = DefaultInsertMemoryLimit(settings.options.threads);
-    std::optional<double> limit = SizeBytes(settings.options.memory_limit);
-    settings.insert_memory_limit =
-        limit && *limit < *SizeBytes(fallback) ? settings.options.memory_limit : fallback;
   }
   return settings;
 }
@@ -265,13 +272,18 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSet
       dataset_(std::move(dataset_name)),
       replace_strategy_(std::move(settings.replace_strategy)),
       keep_state_versions_(settings.keep_state_versions),
+      threads_(settings.options.threads > 0
+                   ? settings.options.threads
+                   : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
       merge_limit_(MemoryLimit::Of(settings.options.memory_limit)),
-      insert_limit_(MemoryLimit::Of(settings.insert_memory_limit.empty()
-                                        ? settings.options.memory_limit
-                                        : settings.insert_memory_limit)),
+      // An order-preserving insert needs memory per thread: it gets the whole limit.
+      fixed_insert_limit_(!settings.insert_memory_limit.empty() ? settings.insert_memory_limit
+                          : settings.preserve_insertion_order   ? settings.options.memory_limit
+                                                                : std::string()),
       max_limit_(MemoryLimit::Of(settings.max_memory_limit)),
       opened_without_limit_(settings.options.memory_limit.empty() ||
-                            settings.options.memory_limit == "none") {
+                            settings.options.memory_limit == "none"),
+      applied_threads_(threads_) {
   if (replace_strategy_ != kTruncateAndInsert && replace_strategy_ != kInsertFromStaging) {
     throw Error(ErrorKind::kConfig,
                 fmt::format("unknown replace strategy \"{}\": allowed values are {}, {}",
@@ -279,6 +291,9 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSet
   }
   caps_.loader_file_formats = {"parquet"};
   caps_.max_identifier_length = 65536;
+  // DuckDB runs in this process: more jobs at once than its threads add memory (each holds its
+  // rows until the commit), not speed.
+  caps_.max_parallel_load_jobs = threads_;
   std::error_code ec;
   fs::path parent = fs::path(path_).parent_path();
   if (!parent.empty() && !fs::exists(parent, ec)) {
@@ -305,32 +320,54 @@ DuckDbClient::MemoryLimit DuckDbClient::MemoryLimit::Of(const std::string& text)
   return {SizeBytes(text).value_or(0), text};
 }
 
-void DuckDbClient::ApplyLimit(const MemoryLimit& limit) {
+void DuckDbClient::ApplySettings(const MemoryLimit& limit, int threads) {
+  if (applied_limit_ == limit.text && applied_threads_ == threads) return;
   db::DuckConnection con(db_);
-  std::string sql;
-  if (limit.text != "none") {
-    sql = fmt::format("SET memory_limit = {}", QuoteLiteral(limit.text));
-  } else if (opened_without_limit_) {
-    sql = "RESET memory_limit";  // DuckDB's default as at open (SET 'none' would mean no limit)
-  } else {
-    sql = fmt::format("SET memory_limit = '{}MB'", static_cast<int64_t>(limit.bytes / 1e6));
+  if (applied_limit_ != limit.text) {
+    std::string sql;
+    if (limit.text != "none") {
+      sql = fmt::format("SET memory_limit = {}", QuoteLiteral(limit.text));
+    } else if (opened_without_limit_) {
+      sql = "RESET memory_limit";  // DuckDB's default as at open (SET 'none' would mean no limit)
+    } else {
+      sql = fmt::format("SET memory_limit = '{}MB'", static_cast<int64_t>(limit.bytes / 1e6));
+    }
+    con.Execute(sql, "setting DuckDB's memory_limit");
+    applied_limit_ = limit.text;
   }
-  con.Execute(sql, "setting DuckDB's memory_limit");
-  applied_limit_ = limit.text;
+  if (applied_threads_ != threads) {
+    con.Execute(fmt::format("SET threads = {}", threads), "setting DuckDB's threads");
+    applied_threads_ = threads;
+  }
 }
 
-void DuckDbClient::WithMoreMemoryIfNeeded(MemoryLimit& phase, const std::string& what,
-                                          const std::function<void()>& attempt) {
+void DuckDbClient::PlanPackageInserts(const PackagePlan& plan) {
+  if (planned_load_id_ == plan.load_id) return;
+  planned_load_id_ = plan.load_id;
+  InsertPlan inserts = PlanInserts(threads_, plan.concurrent_jobs, plan.largest_job_rows);
+  insert_threads_ = inserts.threads;
+  MemoryLimit planned =
+      MemoryLimit::Of(fixed_insert_limit_.empty() ? inserts.memory_limit : fixed_insert_limit_);
+  // Never above a smaller memory_limit; a limit a job had to raise stays raised.
+  if (fixed_insert_limit_.empty() && merge_limit_.bytes < planned.bytes) planned = merge_limit_;
+  if (!insert_limit_raised_ || insert_limit_.bytes < planned.bytes) insert_limit_ = planned;
+}
+
+void DuckDbClient::WithMoreMemoryIfNeeded(MemoryLimit& phase, int threads, const std::string& what,
+                                          const std::function<void(db::DuckConnection&)>& attempt) {
   for (;;) {
     double tried = 0;
     {
       std::lock_guard<std::mutex> lock(memory_mutex_);
       tried = phase.bytes;
-      // A package resumed after a crash skips InitPackage: its jobs get the phase's limit here.
-      if (applied_limit_ != phase.text) ApplyLimit(phase);
+      // A package resumed after a crash skips InitPackage: its jobs get the phase's settings here.
+      ApplySettings(phase, threads);
     }
     try {
-      attempt();
+      // A connection per attempt: a failed rollback leaves its connection in the aborted
+      // transaction, and a retry on it would fail with "Current transaction is aborted".
+      db::DuckConnection con(db_);
+      attempt(con);
       return;
     } catch (const Error& e) {
       if (std::string_view(e.what()).find("Out of Memory Error") == std::string_view::npos) throw;
@@ -353,7 +390,8 @@ void DuckDbClient::WithMoreMemoryIfNeeded(MemoryLimit& phase, const std::string&
                   : MemoryLimit{bytes,
                                 fmt::format("{}MB", static_cast<int64_t>(std::ceil(bytes / 1e6)))};
       log::Info("{}: DuckDB ran out of memory; retrying with memory_limit = {}", what, phase.text);
-      ApplyLimit(phase);
+      if (&phase == &insert_limit_) insert_limit_raised_ = true;
+      ApplySettings(phase, threads);
     }
   }
 }
@@ -439,7 +477,8 @@ void DuckDbClient::InitPackage(const schema::Schema& schema, const PackagePlan& 
   }
   {
     std::lock_guard<std::mutex> lock(memory_mutex_);
-    ApplyLimit(insert_limit_);
+    PlanPackageInserts(plan);
+    ApplySettings(insert_limit_, insert_threads_);
   }
   db::DuckConnection con(db_);
   std::string what = fmt::format("preparing dataset {} in {}", dataset_, path_);
@@ -531,14 +570,20 @@ void DuckDbClient::LoadJob(const schema::Schema& schema, const PackagePlan& plan
   std::vector<std::string> roots = StagedRoots(plan);
   bool staged = std::find(roots.begin(), roots.end(), root) != roots.end();
   std::string target = staged ? StagingQualified(plan, table) : Qualified(table);
-  db::DuckConnection con(db_);
   std::string sql = fmt::format(
       "INSERT INTO {} BY NAME SELECT * FROM read_parquet({}); INSERT INTO {} VALUES ({}, {}, "
       "now());",
       target, QuoteLiteral(file.string()), Qualified(kJobsTable), QuoteLiteral(plan.load_id),
       QuoteLiteral(job_id));
   std::string what = fmt::format("loading {} into {}", file.filename().string(), target);
-  WithMoreMemoryIfNeeded(insert_limit_, what, [&] { InTransaction(con, sql, what); });
+  int threads = 1;
+  {
+    std::lock_guard<std::mutex> lock(memory_mutex_);
+    PlanPackageInserts(plan);  // a resumed package skipped InitPackage
+    threads = insert_threads_;
+  }
+  WithMoreMemoryIfNeeded(insert_limit_, threads, what,
+                         [&](db::DuckConnection& con) { InTransaction(con, sql, what); });
 }
 
 bool DuckDbClient::IsPackageCommitted(const std::string& load_id) {
@@ -656,7 +701,8 @@ void DuckDbClient::CompletePackage(const schema::Schema& schema, const PackagePl
       Qualified("_dlt_loads"), QuoteLiteral(plan.load_id), QuoteLiteral(schema.name()),
       QuoteLiteral(schema.version_hash()), Qualified(kJobsTable), QuoteLiteral(plan.load_id));
   std::string what = fmt::format("completing load package {}", plan.load_id);
-  WithMoreMemoryIfNeeded(merge_limit_, what, [&] { InTransaction(con, sql, what); });
+  WithMoreMemoryIfNeeded(merge_limit_, threads_, what,
+                         [&](db::DuckConnection& attempt) { InTransaction(attempt, sql, what); });
 }
 
 }  // namespace cdlt::dest::duckdb

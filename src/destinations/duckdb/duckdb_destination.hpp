@@ -38,12 +38,26 @@ std::string ReplaceStrategyFromConfig(const config::Config& config);
 /// order-preserving INSERT of a large file needs up to twice the CPU (see BENCHMARKS.md).
 std::string DefaultMemoryLimit(int threads);
 
-/// The default of `destination.duckdb.insert_memory_limit`, the memory_limit while job files are
-/// inserted: 32MB per DuckDB thread, at least 64MB, at most `memory_limit`. DuckDB caches every
-/// block it writes until it reaches its limit, so the insert's peak RSS grows with the table up to
-/// the limit; a small limit during inserts (without insertion order, which needs memory per
-/// thread) keeps it flat, and the merge SQL of CompletePackage gets `memory_limit` back.
-std::string DefaultInsertMemoryLimit(int threads);
+/// DuckDB's row group: an insert thread holds up to this many rows in memory before it writes
+/// them out, and holds a smaller remainder until the commit.
+inline constexpr int64_t kDuckDbRowGroupRows = 122880;
+
+/// DuckDB's threads and memory_limit while the job files of one package are inserted.
+struct InsertPlan {
+  int threads = 1;
+  std::string memory_limit;
+};
+
+/// How a package's jobs are inserted when `insert_memory_limit` is not set. `threads`: DuckDB's
+/// (>= 1); `concurrent_jobs`: how many jobs the loader runs at once; `largest_job_rows`: the rows
+/// of the package's largest job (0 = unknown).
+/// - Threads: the jobs at once share DuckDB's threads, and a job whose rows cannot give two
+///   threads a row group each gets one: every thread holds its share of the rows until the commit,
+///   so more threads there add memory and CPU without adding speed (BENCHMARKS.md).
+/// - memory_limit: 64MB per job at once, or 32MB per DuckDB thread if more. A job holds up to a row
+///   group of its rows per thread; DuckDB caches the blocks it writes up to the limit, so the
+///   load's memory stays flat whatever the table size.
+InsertPlan PlanInserts(int threads, int concurrent_jobs, int64_t largest_job_rows);
 
 /// Read `destination.duckdb.memory_limit` (DuckDB's syntax: "512MB", "1GiB"; "none" = DuckDB's
 /// default) and `destination.duckdb.threads` (1-1024; default DuckDB's). Throws Error(kConfig)
@@ -64,8 +78,8 @@ struct DuckDbSettings {
   db::DuckOptions options = {0, DefaultMemoryLimit(0)};
   /// State rows kept per pipeline after each new one; <= 0 keeps all.
   int64_t keep_state_versions = kDefaultKeepStateVersions;
-  /// memory_limit while job files are inserted (InitPackage to CompletePackage); empty = the same
-  /// as options.memory_limit.
+  /// memory_limit while job files are inserted (InitPackage to CompletePackage), as the user set
+  /// it; empty = PlanInserts' (or options.memory_limit when insertion order is preserved).
   std::string insert_memory_limit;
   /// A statement that runs out of memory is retried with twice the limit, up to this ("none" or
   /// empty = DuckDB's default, 80 % of RAM); the user's memory_limit when set.
@@ -118,12 +132,14 @@ class DuckDbClient : public DestinationClient {
     std::string text;
     static MemoryLimit Of(const std::string& text);
   };
-  /// SET memory_limit (call with memory_mutex_ held).
-  void ApplyLimit(const MemoryLimit& limit);
-  /// Run `attempt` (one transaction); when DuckDB runs out of memory, double `phase` (up to
-  /// max_limit_), apply it and run it again.
-  void WithMoreMemoryIfNeeded(MemoryLimit& phase, const std::string& what,
-                              const std::function<void()>& attempt);
+  /// SET memory_limit and threads unless already in effect (call with memory_mutex_ held).
+  void ApplySettings(const MemoryLimit& limit, int threads);
+  /// The inserts of `plan`'s package: its limit and threads (planned once per package).
+  void PlanPackageInserts(const PackagePlan& plan);
+  /// Run `attempt` (one transaction, on a connection of its own) with `phase`'s limit and
+  /// `threads`; when DuckDB runs out of memory, double `phase` (up to max_limit_) and run it again.
+  void WithMoreMemoryIfNeeded(MemoryLimit& phase, int threads, const std::string& what,
+                              const std::function<void(db::DuckConnection&)>& attempt);
 
   Capabilities caps_;
   std::string path_;
@@ -131,11 +147,17 @@ class DuckDbClient : public DestinationClient {
   std::string replace_strategy_;
   int64_t keep_state_versions_;
   std::mutex memory_mutex_;
-  MemoryLimit merge_limit_;   ///< CompletePackage's (merge and replace SQL)
-  MemoryLimit insert_limit_;  ///< LoadJob's
+  int threads_;                       ///< DuckDB's threads as configured (or one per core)
+  MemoryLimit merge_limit_;           ///< CompletePackage's (merge and replace SQL)
+  std::string fixed_insert_limit_;    ///< the user's insert_memory_limit (empty: PlanInserts')
+  std::string planned_load_id_;       ///< the package insert_limit_ and insert_threads_ are for
+  MemoryLimit insert_limit_;          ///< LoadJob's
+  int insert_threads_ = 1;            ///< LoadJob's
+  bool insert_limit_raised_ = false;  ///< a job ran out of memory: later packages keep the limit
   MemoryLimit max_limit_;
   bool opened_without_limit_;
-  std::string applied_limit_;  ///< the text of the last ApplyLimit (empty: as opened)
+  std::string applied_limit_;  ///< the text of the last ApplySettings (empty: as opened)
+  int applied_threads_;        ///< the threads of the last ApplySettings
   std::shared_ptr<db::DuckDatabase> db_;
 };
 

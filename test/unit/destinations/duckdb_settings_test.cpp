@@ -122,25 +122,50 @@ TEST(DuckDbSettings, KeepStateVersions) {
                     "load.keep_state_versions");
 }
 
-/// Run an empty package through the client, returning memory_limit while jobs would load.
-std::string MemoryLimitDuringInserts(DestinationClient& client) {
+/// Run an empty package through the client, returning `setting` while jobs would load.
+std::string DuringInserts(DestinationClient& client, const std::string& setting,
+                          int concurrent_jobs = 1, int64_t largest_job_rows = 0) {
   schema::Schema schema = schema::Schema::New("settings");
+  static int packages = 0;  // the client plans each package's inserts once
   PackagePlan plan;
-  plan.load_id = "1700000000.1";
+  plan.load_id = "1700000000." + std::to_string(++packages);
+  plan.concurrent_jobs = concurrent_jobs;
+  plan.largest_job_rows = largest_job_rows;
   client.InitPackage(schema, plan);
-  std::string during = Setting(client, "memory_limit");
+  std::string during = Setting(client, setting);
   client.CompletePackage(schema, plan);
   return during;
+}
+
+std::string MemoryLimitDuringInserts(DestinationClient& client) {
+  return DuringInserts(client, "memory_limit");
+}
+
+TEST(DuckDbSettings, PlanInsertsSharesThreadsAndGivesEachJobItsMemory) {
+  const int64_t big = 2 * kDuckDbRowGroupRows;
+  // One job at a time with rows for a row group per thread: all threads, 32MB each (>= 64MB).
+  EXPECT_EQ(PlanInserts(2, 1, big).threads, 2);
+  EXPECT_EQ(PlanInserts(2, 1, big).memory_limit, "64MB");
+  EXPECT_EQ(PlanInserts(8, 1, 0).threads, 8);  // rows unknown: as many as there are
+  EXPECT_EQ(PlanInserts(8, 1, 0).memory_limit, "256MB");
+  // Fewer rows than two row groups: one thread (more would hold the same rows in more memory).
+  EXPECT_EQ(PlanInserts(2, 1, big - 1).threads, 1);
+  EXPECT_EQ(PlanInserts(2, 1, big - 1).memory_limit, "64MB");
+  EXPECT_EQ(PlanInserts(8, 1, 65000).threads, 1);
+  // Jobs at once share the threads, and each gets 64MB.
+  EXPECT_EQ(PlanInserts(2, 2, big).threads, 1);
+  EXPECT_EQ(PlanInserts(2, 2, big).memory_limit, "128MB");
+  EXPECT_EQ(PlanInserts(8, 2, big).threads, 4);
+  EXPECT_EQ(PlanInserts(8, 2, big).memory_limit, "128MB");
+  EXPECT_EQ(PlanInserts(8, 8, 1000).memory_limit, "512MB");
+  EXPECT_EQ(PlanInserts(0, 0, 0).threads, 1);  // nonsense in, one thread out
 }
 
 TEST(DuckDbSettings, InsertsRunWithASmallLimitWithoutInsertionOrderAndMergesGetTheWholeLimit) {
   test::TempDir dir;
   auto client = Make({}, dir);
   EXPECT_EQ(Setting(*client, "preserve_insertion_order"), "false");
-  EXPECT_EQ(DefaultInsertMemoryLimit(1), "64MB");
-  EXPECT_EQ(DefaultInsertMemoryLimit(2), "64MB");
-  EXPECT_EQ(DefaultInsertMemoryLimit(8), "256MB");
-  EXPECT_EQ(MemoryLimitDuringInserts(*client), Shown(DefaultInsertMemoryLimit(0)));
+  EXPECT_EQ(MemoryLimitDuringInserts(*client), Shown("64MB"));
   // CompletePackage (merges, replace swaps) and everything after it: the whole limit.
   EXPECT_EQ(Setting(*client, "memory_limit"), Shown(DefaultMemoryLimit(0)));
 
@@ -150,7 +175,7 @@ TEST(DuckDbSettings, InsertsRunWithASmallLimitWithoutInsertionOrderAndMergesGetT
                   dir);
   EXPECT_EQ(MemoryLimitDuringInserts(*set), Shown("100MB"));
   EXPECT_EQ(Setting(*set, "memory_limit"), Shown("none"));
-  // Never above a memory_limit smaller than the default insert limit.
+  // Never above a memory_limit smaller than the planned insert limit.
   auto small = Make({{"DESTINATION__DUCKDB__MEMORY_LIMIT", "40MB"}}, dir);
   EXPECT_EQ(MemoryLimitDuringInserts(*small), Shown("40MB"));
   // Insertion order kept on request: then one limit throughout, as DuckDB needs memory per thread
@@ -158,6 +183,22 @@ TEST(DuckDbSettings, InsertsRunWithASmallLimitWithoutInsertionOrderAndMergesGetT
   auto ordered = Make({{"DESTINATION__DUCKDB__PRESERVE_INSERTION_ORDER", "true"}}, dir);
   EXPECT_EQ(Setting(*ordered, "preserve_insertion_order"), "true");
   EXPECT_EQ(MemoryLimitDuringInserts(*ordered), Shown(DefaultMemoryLimit(0)));
+}
+
+TEST(DuckDbSettings, EachPackagesInsertsGetThePlannedThreadsAndLimitAndMergesGetAllThreads) {
+  test::TempDir dir;
+  auto client = Make({{"DESTINATION__DUCKDB__THREADS", "4"}}, dir);
+  // DuckDB runs in this process: the loader runs at most as many jobs at once as it has threads.
+  EXPECT_EQ(client->capabilities().max_parallel_load_jobs, 4);
+  const int64_t big = 4 * kDuckDbRowGroupRows;
+  EXPECT_EQ(DuringInserts(*client, "threads", 1, big), "4");
+  EXPECT_EQ(Setting(*client, "threads"), "4");
+  EXPECT_EQ(DuringInserts(*client, "threads", 2, big), "2");
+  EXPECT_EQ(DuringInserts(*client, "memory_limit", 2, big), Shown("128MB"));
+  EXPECT_EQ(DuringInserts(*client, "threads", 1, 1000), "1");
+  // The merge SQL of CompletePackage, and everything after it, gets every thread back.
+  EXPECT_EQ(Setting(*client, "threads"), "4");
+  EXPECT_EQ(Setting(*client, "memory_limit"), Shown(DefaultMemoryLimit(4)));
 }
 
 TEST(DuckDbSettings, AResumedPackagesJobsLoadWithTheInsertLimit) {
