@@ -43,10 +43,10 @@ struct PackagePlan {
   std::optional<std::set<std::string>> normalizer_id_tables;
   /// Pipeline state row to store with the package (dlt's _dlt_pipeline_state), if any.
   std::optional<nlohmann::json> pipeline_state;
-  /// How many jobs the loader runs at once, and the rows of the package's largest job (0 =
-  /// unknown): a destination may size its inserts from them.
+  /// How many jobs the loader runs at once, and the rows of each job left to load (0 = unknown):
+  /// a destination may size its inserts from them.
   int concurrent_jobs = 1;
-  int64_t largest_job_rows = 0;
+  std::vector<int64_t> job_rows;
 };
 
 /// The newest committed pipeline state of a pipeline in the destination, with its schemas.

@@ -67,9 +67,7 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
   {
     std::vector<std::string> pending = pkg.ListJobs(JobState::kNew);
     for (const auto& name : pkg.ListJobs(JobState::kStarted)) pending.push_back(name);
-    for (const auto& name : pending) {
-      plan.largest_job_rows = std::max(plan.largest_job_rows, rows_of(name));
-    }
+    for (const auto& name : pending) plan.job_rows.push_back(rows_of(name));
     plan.concurrent_jobs =
         std::max(1, std::min<int>(ctx.load_workers, static_cast<int>(pending.size())));
     if (client.capabilities().max_parallel_load_jobs > 0) {
@@ -173,6 +171,7 @@ void Load(const StageContext& ctx, const std::string& load_id, dest::Destination
     }
   };
   int n = std::max(1, std::min(plan.concurrent_jobs, static_cast<int>(jobs.size())));
+  log::Info("load package {}: {} job(s), {} at a time", load_id, jobs.size(), n);
   std::vector<std::thread> threads;
   for (int i = 1; i < n; ++i) threads.emplace_back(worker);
   worker();

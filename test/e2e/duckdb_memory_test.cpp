@@ -66,13 +66,15 @@ TEST(DuckDbMemoryE2E, WideRowsGetMoreMemoryThanTheInsertLimitAndAllLoad) {
 }
 
 TEST(DuckDbMemoryE2E, JobsAtOnceAreCappedAtDuckDbsThreadsAndEachGetsItsMemory) {
-  // 8 files of 20k wide rows (~27MB each in DuckDB) with dlt's default of 20 load workers. All 8
-  // inserted at once needed far more than the insert limit of the time (64MB): they ran out of
-  // memory and were retried, and a rollback that itself ran out of memory failed the job. Now
-  // the loader runs as many jobs at once as DuckDB has threads (2), each with 64MB.
-  WideProject p(20000, 20, "threads = 2\n", 8);
+  // 8 jobs of 20k wide rows (~27MB each in DuckDB) with dlt's default of 20 load workers. They
+  // used to be inserted all at once, each with DuckDB's 2 threads, at the insert limit of the time
+  // (64MB): they ran out of memory and were retried, and a rollback that itself ran out of memory
+  // failed the job. Now the loader runs as many jobs at once as DuckDB has threads (2), each with
+  // one thread (fewer rows than two row groups) and 64MB.
+  WideProject p(20000, 20, "threads = 2\n", 8, "[data_writer]\nfile_max_items = 20000\n");
   CommandResult r = p.Run();
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.err.find("8 job(s), 2 at a time"), std::string::npos) << Describe(r);
   EXPECT_EQ(r.err.find("ran out of memory"), std::string::npos) << Describe(r);
   EXPECT_EQ(p.Duck("SELECT count(*) || '/' || count(DISTINCT id) || '/' || max(id) || '/' || "
                    "sum(length(c20)) FROM ds.wide"),

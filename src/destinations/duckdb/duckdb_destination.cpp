@@ -154,14 +154,17 @@ std::string PerThreadLimit(int threads, int64_t per_thread, int64_t floor) {
 
 std::string DefaultMemoryLimit(int threads) { return PerThreadLimit(threads, 128, 256); }
 
-InsertPlan PlanInserts(int threads, int concurrent_jobs, int64_t largest_job_rows) {
+InsertPlan PlanInserts(int threads, int concurrent_jobs, const std::vector<int64_t>& job_rows) {
   threads = std::max(threads, 1);
   concurrent_jobs = std::max(concurrent_jobs, 1);
+  int64_t large = std::count_if(job_rows.begin(), job_rows.end(), [](int64_t rows) {
+    return rows <= 0 || rows >= 2 * kDuckDbRowGroupRows;
+  });
+  int64_t large_at_once = std::min<int64_t>(large, concurrent_jobs);
   InsertPlan plan;
-  plan.threads = std::max(1, threads / concurrent_jobs);
-  if (largest_job_rows > 0 && largest_job_rows < 2 * kDuckDbRowGroupRows) plan.threads = 1;
+  plan.threads = large_at_once > 0 ? std::max<int>(1, threads / large_at_once) : 1;
   plan.memory_limit = fmt::format(
-      "{}MB", std::max<int64_t>(int64_t{64} * concurrent_jobs, int64_t{32} * plan.threads));
+      "{}MB", std::max<int64_t>(int64_t{64} * concurrent_jobs, 32 * plan.threads * large_at_once));
   return plan;
 }
 
@@ -272,9 +275,6 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSet
       dataset_(std::move(dataset_name)),
       replace_strategy_(std::move(settings.replace_strategy)),
       keep_state_versions_(settings.keep_state_versions),
-      threads_(settings.options.threads > 0
-                   ? settings.options.threads
-                   : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
       merge_limit_(MemoryLimit::Of(settings.options.memory_limit)),
       // An order-preserving insert needs memory per thread: it gets the whole limit.
       fixed_insert_limit_(!settings.insert_memory_limit.empty() ? settings.insert_memory_limit
@@ -282,8 +282,7 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSet
                                                                 : std::string()),
       max_limit_(MemoryLimit::Of(settings.max_memory_limit)),
       opened_without_limit_(settings.options.memory_limit.empty() ||
-                            settings.options.memory_limit == "none"),
-      applied_threads_(threads_) {
+                            settings.options.memory_limit == "none") {
   if (replace_strategy_ != kTruncateAndInsert && replace_strategy_ != kInsertFromStaging) {
     throw Error(ErrorKind::kConfig,
                 fmt::format("unknown replace strategy \"{}\": allowed values are {}, {}",
@@ -291,9 +290,6 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSet
   }
   caps_.loader_file_formats = {"parquet"};
   caps_.max_identifier_length = 65536;
-  // DuckDB runs in this process: more jobs at once than its threads add memory (each holds its
-  // rows until the commit), not speed.
-  caps_.max_parallel_load_jobs = threads_;
   std::error_code ec;
   fs::path parent = fs::path(path_).parent_path();
   if (!parent.empty() && !fs::exists(parent, ec)) {
@@ -304,10 +300,17 @@ DuckDbClient::DuckDbClient(std::string path, std::string dataset_name, DuckDbSet
   // DuckDB spills (when a statement needs more than memory_limit) into its default
   // temp_directory, `<database>.tmp` next to the database file (created only when needed).
   db_ = db::DuckDatabase::Open(path_, settings.options, ErrorKind::kDestination);
+  db::DuckConnection con(db_);
   if (!settings.preserve_insertion_order) {
-    db::DuckConnection con(db_);
     con.Execute("SET preserve_insertion_order = false", "configuring DuckDB");
   }
+  // The threads DuckDB runs with: the configured ones, else its default (the cores it may use).
+  threads_ = std::max(
+      1, std::stoi(con.QueryScalar("SELECT current_setting('threads')::INTEGER").value_or("1")));
+  applied_threads_ = threads_;
+  // DuckDB runs in this process: more jobs at once than its threads add memory (each holds its
+  // rows until the commit), not speed.
+  caps_.max_parallel_load_jobs = threads_;
 }
 
 DuckDbClient::MemoryLimit DuckDbClient::MemoryLimit::Of(const std::string& text) {
@@ -344,7 +347,7 @@ void DuckDbClient::ApplySettings(const MemoryLimit& limit, int threads) {
 void DuckDbClient::PlanPackageInserts(const PackagePlan& plan) {
   if (planned_load_id_ == plan.load_id) return;
   planned_load_id_ = plan.load_id;
-  InsertPlan inserts = PlanInserts(threads_, plan.concurrent_jobs, plan.largest_job_rows);
+  InsertPlan inserts = PlanInserts(threads_, plan.concurrent_jobs, plan.job_rows);
   insert_threads_ = inserts.threads;
   MemoryLimit planned =
       MemoryLimit::Of(fixed_insert_limit_.empty() ? inserts.memory_limit : fixed_insert_limit_);

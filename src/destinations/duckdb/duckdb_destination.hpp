@@ -48,16 +48,17 @@ struct InsertPlan {
   std::string memory_limit;
 };
 
-/// How a package's jobs are inserted when `insert_memory_limit` is not set. `threads`: DuckDB's
-/// (>= 1); `concurrent_jobs`: how many jobs the loader runs at once; `largest_job_rows`: the rows
-/// of the package's largest job (0 = unknown).
-/// - Threads: the jobs at once share DuckDB's threads, and a job whose rows cannot give two
-///   threads a row group each gets one: every thread holds its share of the rows until the commit,
-///   so more threads there add memory and CPU without adding speed (BENCHMARKS.md).
-/// - memory_limit: 64MB per job at once, or 32MB per DuckDB thread if more. A job holds up to a row
-///   group of its rows per thread; DuckDB caches the blocks it writes up to the limit, so the
-///   load's memory stays flat whatever the table size.
-InsertPlan PlanInserts(int threads, int concurrent_jobs, int64_t largest_job_rows);
+/// How a package's jobs are inserted. `threads`: DuckDB's (>= 1); `concurrent_jobs`: how many
+/// jobs the loader runs at once; `job_rows`: the rows of each job (0 = unknown).
+/// - Threads: jobs with rows for two row groups or more ("large", unknown counts as large) share
+///   DuckDB's threads among those of them that can run at once. Without a large job, one thread:
+///   every thread holds its share of a job's rows until the commit, so more threads add memory
+///   and CPU without adding speed (BENCHMARKS.md).
+/// - memory_limit (unless `insert_memory_limit` is set): 64MB per job at once, or 32MB per thread
+///   of the large jobs at once if more. A job holds up to a row group of its rows per thread;
+///   DuckDB caches the blocks it writes up to the limit, so the load's memory stays flat whatever
+///   the table size.
+InsertPlan PlanInserts(int threads, int concurrent_jobs, const std::vector<int64_t>& job_rows);
 
 /// Read `destination.duckdb.memory_limit` (DuckDB's syntax: "512MB", "1GiB"; "none" = DuckDB's
 /// default) and `destination.duckdb.threads` (1-1024; default DuckDB's). Throws Error(kConfig)
@@ -147,7 +148,7 @@ class DuckDbClient : public DestinationClient {
   std::string replace_strategy_;
   int64_t keep_state_versions_;
   std::mutex memory_mutex_;
-  int threads_;                       ///< DuckDB's threads as configured (or one per core)
+  int threads_ = 1;                   ///< DuckDB's threads as configured (or its default)
   MemoryLimit merge_limit_;           ///< CompletePackage's (merge and replace SQL)
   std::string fixed_insert_limit_;    ///< the user's insert_memory_limit (empty: PlanInserts')
   std::string planned_load_id_;       ///< the package insert_limit_ and insert_threads_ are for
@@ -157,7 +158,7 @@ class DuckDbClient : public DestinationClient {
   MemoryLimit max_limit_;
   bool opened_without_limit_;
   std::string applied_limit_;  ///< the text of the last ApplySettings (empty: as opened)
-  int applied_threads_;        ///< the threads of the last ApplySettings
+  int applied_threads_ = 1;    ///< the threads of the last ApplySettings
   std::shared_ptr<db::DuckDatabase> db_;
 };
 

@@ -113,6 +113,7 @@ TEST(ParquetWriterSession, TheWritersDatabaseClosesWhenTheLastHolderIsGone) {
   // and its memory goes back (it used to stay open, with its buffers, until the process ended).
   test::TempDir dir;
   Fields fields = {{"i", {PhysicalType::kInt64}, false}};
+  // No other test of this binary keeps a session or a writer past its end.
   EXPECT_FALSE(ParquetWriterDatabaseIsOpen());
   {
     ParquetWriterSession session;

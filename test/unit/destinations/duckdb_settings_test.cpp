@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config.hpp"
 #include "db/duckdb_conn.hpp"
@@ -124,13 +126,13 @@ TEST(DuckDbSettings, KeepStateVersions) {
 
 /// Run an empty package through the client, returning `setting` while jobs would load.
 std::string DuringInserts(DestinationClient& client, const std::string& setting,
-                          int concurrent_jobs = 1, int64_t largest_job_rows = 0) {
+                          int concurrent_jobs = 1, std::vector<int64_t> job_rows = {0}) {
   schema::Schema schema = schema::Schema::New("settings");
   static int packages = 0;  // the client plans each package's inserts once
   PackagePlan plan;
   plan.load_id = "1700000000." + std::to_string(++packages);
   plan.concurrent_jobs = concurrent_jobs;
-  plan.largest_job_rows = largest_job_rows;
+  plan.job_rows = std::move(job_rows);
   client.InitPackage(schema, plan);
   std::string during = Setting(client, setting);
   client.CompletePackage(schema, plan);
@@ -143,22 +145,28 @@ std::string MemoryLimitDuringInserts(DestinationClient& client) {
 
 TEST(DuckDbSettings, PlanInsertsSharesThreadsAndGivesEachJobItsMemory) {
   const int64_t big = 2 * kDuckDbRowGroupRows;
-  // One job at a time with rows for a row group per thread: all threads, 32MB each (>= 64MB).
-  EXPECT_EQ(PlanInserts(2, 1, big).threads, 2);
-  EXPECT_EQ(PlanInserts(2, 1, big).memory_limit, "64MB");
-  EXPECT_EQ(PlanInserts(8, 1, 0).threads, 8);  // rows unknown: as many as there are
-  EXPECT_EQ(PlanInserts(8, 1, 0).memory_limit, "256MB");
-  // Fewer rows than two row groups: one thread (more would hold the same rows in more memory).
-  EXPECT_EQ(PlanInserts(2, 1, big - 1).threads, 1);
-  EXPECT_EQ(PlanInserts(2, 1, big - 1).memory_limit, "64MB");
-  EXPECT_EQ(PlanInserts(8, 1, 65000).threads, 1);
-  // Jobs at once share the threads, and each gets 64MB.
-  EXPECT_EQ(PlanInserts(2, 2, big).threads, 1);
-  EXPECT_EQ(PlanInserts(2, 2, big).memory_limit, "128MB");
-  EXPECT_EQ(PlanInserts(8, 2, big).threads, 4);
-  EXPECT_EQ(PlanInserts(8, 2, big).memory_limit, "128MB");
-  EXPECT_EQ(PlanInserts(8, 8, 1000).memory_limit, "512MB");
-  EXPECT_EQ(PlanInserts(0, 0, 0).threads, 1);  // nonsense in, one thread out
+  const int64_t small = big - 1;
+  // One large job at a time (rows for a row group per thread): all threads, 32MB each (>= 64MB).
+  EXPECT_EQ(PlanInserts(2, 1, {big}).threads, 2);
+  EXPECT_EQ(PlanInserts(2, 1, {big}).memory_limit, "64MB");
+  EXPECT_EQ(PlanInserts(8, 1, {0}).threads, 8);  // rows unknown: counted as large
+  EXPECT_EQ(PlanInserts(8, 1, {0}).memory_limit, "256MB");
+  // No large job: one thread (more would hold the same rows in more memory), 64MB per job.
+  EXPECT_EQ(PlanInserts(2, 1, {small, 10}).threads, 1);
+  EXPECT_EQ(PlanInserts(2, 1, {small}).memory_limit, "64MB");
+  EXPECT_EQ(PlanInserts(8, 2, {65000, 65000, 1000}).threads, 1);
+  EXPECT_EQ(PlanInserts(8, 2, {65000, 65000, 1000}).memory_limit, "128MB");
+  EXPECT_EQ(PlanInserts(8, 8, std::vector<int64_t>(20, 1000)).memory_limit, "512MB");
+  // Large jobs at once share the threads.
+  EXPECT_EQ(PlanInserts(2, 2, {big, big}).threads, 1);
+  EXPECT_EQ(PlanInserts(2, 2, {big, big}).memory_limit, "128MB");
+  EXPECT_EQ(PlanInserts(8, 2, {big, big, big}).threads, 4);
+  EXPECT_EQ(PlanInserts(8, 2, {big, big, big}).memory_limit, "256MB");
+  // One large table beside small ones: the large job keeps every thread.
+  EXPECT_EQ(PlanInserts(8, 8, {big, 10, 10, 10, 10}).threads, 8);
+  EXPECT_EQ(PlanInserts(8, 8, {big, 10, 10, 10, 10}).memory_limit, "512MB");
+  EXPECT_EQ(PlanInserts(2, 2, {10 * big, 500}).threads, 2);
+  EXPECT_EQ(PlanInserts(0, 0, {}).threads, 1);  // nonsense in, one thread out
 }
 
 TEST(DuckDbSettings, InsertsRunWithASmallLimitWithoutInsertionOrderAndMergesGetTheWholeLimit) {
@@ -191,11 +199,11 @@ TEST(DuckDbSettings, EachPackagesInsertsGetThePlannedThreadsAndLimitAndMergesGet
   // DuckDB runs in this process: the loader runs at most as many jobs at once as it has threads.
   EXPECT_EQ(client->capabilities().max_parallel_load_jobs, 4);
   const int64_t big = 4 * kDuckDbRowGroupRows;
-  EXPECT_EQ(DuringInserts(*client, "threads", 1, big), "4");
+  EXPECT_EQ(DuringInserts(*client, "threads", 1, {big}), "4");
   EXPECT_EQ(Setting(*client, "threads"), "4");
-  EXPECT_EQ(DuringInserts(*client, "threads", 2, big), "2");
-  EXPECT_EQ(DuringInserts(*client, "memory_limit", 2, big), Shown("128MB"));
-  EXPECT_EQ(DuringInserts(*client, "threads", 1, 1000), "1");
+  EXPECT_EQ(DuringInserts(*client, "threads", 2, {big, big}), "2");
+  EXPECT_EQ(DuringInserts(*client, "memory_limit", 2, {big, big}), Shown("128MB"));
+  EXPECT_EQ(DuringInserts(*client, "threads", 1, {1000}), "1");
   // The merge SQL of CompletePackage, and everything after it, gets every thread back.
   EXPECT_EQ(Setting(*client, "threads"), "4");
   EXPECT_EQ(Setting(*client, "memory_limit"), Shown(DefaultMemoryLimit(4)));
@@ -234,6 +242,62 @@ TEST(DuckDbSettings, AResumedPackagesJobsLoadWithTheInsertLimit) {
   const auto& duck = dynamic_cast<const DuckDbClient&>(*resumed);
   db::DuckConnection con(duck.database());
   EXPECT_EQ(con.QueryScalar("SELECT count(*) || '/' || sum(a) FROM data.t"), "10/45");
+}
+
+TEST(DuckDbSettings, AnInsertLimitRaisedByAJobStaysRaisedForTheNextPackage) {
+  // 30k rows of 20 × 64 characters (~40MB in DuckDB) cannot load at an 8MB insert limit: the job
+  // is retried with more, and the next package starts where it ended instead of failing again.
+  test::TempDir dir;
+  std::filesystem::path file = dir.path() / "wide.parquet";
+  schema::Schema schema = schema::Schema::New("settings");
+  schema::Table table;
+  table.name = "t";
+  std::string select = "i AS a";
+  schema::Column a;
+  a.name = "a";
+  a.data_type = schema::DataType::kBigint;
+  table.columns.push_back(a);
+  for (int c = 1; c <= 20; ++c) {
+    select += ", md5((i * " + std::to_string(c) + ")::VARCHAR) || md5(i::VARCHAR) AS c" +
+              std::to_string(c);
+    schema::Column text;
+    text.name = "c" + std::to_string(c);
+    text.data_type = schema::DataType::kText;
+    table.columns.push_back(text);
+  }
+  schema.MergeTable(table);
+  {
+    auto db = db::DuckDatabase::Open(":memory:");
+    db::DuckConnection con(db);
+    con.Execute("COPY (SELECT " + select + " FROM range(30000) t(i)) TO " +
+                db::QuoteLiteral(file.string()) + " (FORMAT parquet)");
+  }
+  auto client = Make({{"DESTINATION__DUCKDB__INSERT_MEMORY_LIMIT", "8MB"},
+                      {"DESTINATION__DUCKDB__MEMORY_LIMIT", "1GB"}},
+                     dir);
+  std::string raised;
+  for (const char* load_id : {"1700000000.1", "1700000000.2"}) {
+    PackagePlan plan;
+    plan.load_id = load_id;
+    plan.tables = {"t"};
+    plan.job_rows = {30000};
+    client->InitPackage(schema, plan);
+    if (raised.empty()) {
+      EXPECT_EQ(Setting(*client, "memory_limit"), Shown("8MB"));
+      client->LoadJob(schema, plan, "t", std::string("t.") + load_id, file);
+      raised = Setting(*client, "memory_limit");
+      EXPECT_NE(raised, Shown("8MB"));
+    } else {
+      EXPECT_EQ(Setting(*client, "memory_limit"), raised);
+      client->LoadJob(schema, plan, "t", std::string("t.") + load_id, file);
+      EXPECT_EQ(Setting(*client, "memory_limit"), raised);  // no second retry
+    }
+    client->CompletePackage(schema, plan);
+  }
+  const auto& duck = dynamic_cast<const DuckDbClient&>(*client);
+  db::DuckConnection con(duck.database());
+  EXPECT_EQ(con.QueryScalar("SELECT count(*) || '/' || count(DISTINCT a) FROM data.t"),
+            "60000/30000");
 }
 
 TEST(DuckDbSettings, BadInsertMemoryLimitNamesTheKey) {
