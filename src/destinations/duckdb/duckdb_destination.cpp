@@ -162,9 +162,10 @@ InsertPlan PlanInserts(int threads, int concurrent_jobs, const std::vector<int64
   });
   int64_t large_at_once = std::min<int64_t>(large, concurrent_jobs);
   InsertPlan plan;
-  plan.threads = large_at_once > 0 ? std::max<int>(1, threads / large_at_once) : 1;
-  plan.memory_limit = fmt::format(
-      "{}MB", std::max<int64_t>(int64_t{64} * concurrent_jobs, 32 * plan.threads * large_at_once));
+  plan.threads = large_at_once > 0 ? threads : 1;
+  plan.memory_limit =
+      fmt::format("{}MB", std::max<int64_t>(64, (large_at_once > 0 ? 32 * threads : 0) +
+                                                    64 * (concurrent_jobs - large_at_once)));
   return plan;
 }
 

@@ -50,14 +50,15 @@ struct InsertPlan {
 
 /// How a package's jobs are inserted. `threads`: DuckDB's (>= 1); `concurrent_jobs`: how many
 /// jobs the loader runs at once; `job_rows`: the rows of each job (0 = unknown).
-/// - Threads: jobs with rows for two row groups or more ("large", unknown counts as large) share
-///   DuckDB's threads among those of them that can run at once. Without a large job, one thread:
-///   every thread holds its share of a job's rows until the commit, so more threads add memory
-///   and CPU without adding speed (BENCHMARKS.md).
-/// - memory_limit (unless `insert_memory_limit` is set): 64MB per job at once, or 32MB per thread
-///   of the large jobs at once if more. A job holds up to a row group of its rows per thread;
-///   DuckDB caches the blocks it writes up to the limit, so the load's memory stays flat whatever
-///   the table size.
+/// - Threads: all of DuckDB's when the package has a job with rows for two row groups or more
+///   ("large"; unknown counts as large): DuckDB's parallel insert writes out each thread's full
+///   row groups as it goes (with one thread, concurrent large inserts held more, BENCHMARKS.md).
+///   Without a large job, one: every thread would hold its share of a job's rows until the
+///   commit, so more threads add memory and CPU without adding speed.
+/// - memory_limit (unless `insert_memory_limit` is set): 32MB per DuckDB thread when a large job
+///   runs, plus 64MB per other job at once, which holds all its rows until the commit; at least
+///   64MB. DuckDB caches the blocks it writes up to the limit, so the load's memory stays flat
+///   whatever the table size.
 InsertPlan PlanInserts(int threads, int concurrent_jobs, const std::vector<int64_t>& job_rows);
 
 /// Read `destination.duckdb.memory_limit` (DuckDB's syntax: "512MB", "1GiB"; "none" = DuckDB's

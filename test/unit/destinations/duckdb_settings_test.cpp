@@ -157,15 +157,16 @@ TEST(DuckDbSettings, PlanInsertsSharesThreadsAndGivesEachJobItsMemory) {
   EXPECT_EQ(PlanInserts(8, 2, {65000, 65000, 1000}).threads, 1);
   EXPECT_EQ(PlanInserts(8, 2, {65000, 65000, 1000}).memory_limit, "128MB");
   EXPECT_EQ(PlanInserts(8, 8, std::vector<int64_t>(20, 1000)).memory_limit, "512MB");
-  // Large jobs at once share the threads.
-  EXPECT_EQ(PlanInserts(2, 2, {big, big}).threads, 1);
-  EXPECT_EQ(PlanInserts(2, 2, {big, big}).memory_limit, "128MB");
-  EXPECT_EQ(PlanInserts(8, 2, {big, big, big}).threads, 4);
+  // Large jobs at once: every thread, 32MB per thread.
+  EXPECT_EQ(PlanInserts(2, 2, {big, big}).threads, 2);
+  EXPECT_EQ(PlanInserts(2, 2, {big, big}).memory_limit, "64MB");
+  EXPECT_EQ(PlanInserts(8, 2, {big, big, big}).threads, 8);
   EXPECT_EQ(PlanInserts(8, 2, {big, big, big}).memory_limit, "256MB");
-  // One large table beside small ones: the large job keeps every thread.
-  EXPECT_EQ(PlanInserts(8, 8, {big, 10, 10, 10, 10}).threads, 8);
-  EXPECT_EQ(PlanInserts(8, 8, {big, 10, 10, 10, 10}).memory_limit, "512MB");
+  // One large table beside small ones: the large job keeps every thread, 64MB per small job.
+  EXPECT_EQ(PlanInserts(8, 5, {big, 10, 10, 10, 10}).threads, 8);
+  EXPECT_EQ(PlanInserts(8, 5, {big, 10, 10, 10, 10}).memory_limit, "512MB");
   EXPECT_EQ(PlanInserts(2, 2, {10 * big, 500}).threads, 2);
+  EXPECT_EQ(PlanInserts(2, 2, {10 * big, 500}).memory_limit, "128MB");
   EXPECT_EQ(PlanInserts(0, 0, {}).threads, 1);  // nonsense in, one thread out
 }
 
@@ -201,7 +202,7 @@ TEST(DuckDbSettings, EachPackagesInsertsGetThePlannedThreadsAndLimitAndMergesGet
   const int64_t big = 4 * kDuckDbRowGroupRows;
   EXPECT_EQ(DuringInserts(*client, "threads", 1, {big}), "4");
   EXPECT_EQ(Setting(*client, "threads"), "4");
-  EXPECT_EQ(DuringInserts(*client, "threads", 2, {big, big}), "2");
+  EXPECT_EQ(DuringInserts(*client, "threads", 2, {big, big}), "4");
   EXPECT_EQ(DuringInserts(*client, "memory_limit", 2, {big, big}), Shown("128MB"));
   EXPECT_EQ(DuringInserts(*client, "threads", 1, {1000}), "1");
   // The merge SQL of CompletePackage, and everything after it, gets every thread back.
