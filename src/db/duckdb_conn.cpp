@@ -638,8 +638,9 @@ ParquetStreamWriter::ParquetStreamWriter(std::string path, Fields fields, std::s
   // zstd at level 1 rather than DuckDB's default 3: these files are read once, by the load
   // stage, and level 3 cost about a third of the CPU time of writing them.
   std::string level = compression == "zstd" ? ", COMPRESSION_LEVEL 1" : "";
-  // DuckDB holds a row group in memory until it writes it: 8MB keeps wide rows (~1 KB JSON
-  // documents: ~10k rows) from holding 32768 rows each, a third of normalize's peak RSS.
+  // DuckDB holds a row group in memory until it writes it: 8MB keeps wide rows (the root rows
+  // of ~1 KB JSON documents: ~13k rows) from holding 32768 rows each, a third of normalize's peak
+  // RSS.
   std::string sql = fmt::format(
       "COPY (SELECT * FROM cdlt_batch_stream({})) TO {} (FORMAT parquet, COMPRESSION {}{}, "
       "ROW_GROUP_SIZE 32768, ROW_GROUP_SIZE_BYTES '8MB')",
