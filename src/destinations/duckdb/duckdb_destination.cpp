@@ -352,9 +352,12 @@ void DuckDbClient::PlanPackageInserts(const PackagePlan& plan) {
   insert_threads_ = inserts.threads;
   MemoryLimit planned =
       MemoryLimit::Of(fixed_insert_limit_.empty() ? inserts.memory_limit : fixed_insert_limit_);
-  // Never above a smaller memory_limit; a limit a job had to raise stays raised.
+  // Never above a smaller memory_limit; a limit a job had to raise (above its package's plan)
+  // stays raised.
   if (fixed_insert_limit_.empty() && merge_limit_.bytes < planned.bytes) planned = merge_limit_;
-  if (!insert_limit_raised_ || insert_limit_.bytes < planned.bytes) insert_limit_ = planned;
+  bool raised = insert_limit_.bytes > planned_insert_bytes_;
+  planned_insert_bytes_ = planned.bytes;
+  if (!raised || insert_limit_.bytes < planned.bytes) insert_limit_ = planned;
 }
 
 void DuckDbClient::WithMoreMemoryIfNeeded(MemoryLimit& phase, int threads, const std::string& what,
@@ -394,7 +397,6 @@ void DuckDbClient::WithMoreMemoryIfNeeded(MemoryLimit& phase, int threads, const
                   : MemoryLimit{bytes,
                                 fmt::format("{}MB", static_cast<int64_t>(std::ceil(bytes / 1e6)))};
       log::Info("{}: DuckDB ran out of memory; retrying with memory_limit = {}", what, phase.text);
-      if (&phase == &insert_limit_) insert_limit_raised_ = true;
       ApplySettings(phase, threads);
     }
   }

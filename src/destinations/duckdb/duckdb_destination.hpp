@@ -149,13 +149,13 @@ class DuckDbClient : public DestinationClient {
   std::string replace_strategy_;
   int64_t keep_state_versions_;
   std::mutex memory_mutex_;
-  int threads_ = 1;                   ///< DuckDB's threads as configured (or its default)
-  MemoryLimit merge_limit_;           ///< CompletePackage's (merge and replace SQL)
-  std::string fixed_insert_limit_;    ///< the user's insert_memory_limit (empty: PlanInserts')
-  std::string planned_load_id_;       ///< the package insert_limit_ and insert_threads_ are for
-  MemoryLimit insert_limit_;          ///< LoadJob's
-  int insert_threads_ = 1;            ///< LoadJob's
-  bool insert_limit_raised_ = false;  ///< a job ran out of memory: later packages keep the limit
+  int threads_ = 1;                  ///< DuckDB's threads as configured (or its default)
+  MemoryLimit merge_limit_;          ///< CompletePackage's (merge and replace SQL)
+  std::string fixed_insert_limit_;   ///< the user's insert_memory_limit (empty: PlanInserts')
+  std::string planned_load_id_;      ///< the package insert_limit_ and insert_threads_ are for
+  MemoryLimit insert_limit_;         ///< LoadJob's
+  int insert_threads_ = 1;           ///< LoadJob's
+  double planned_insert_bytes_ = 0;  ///< insert_limit_ as planned (above it: a job raised it)
   MemoryLimit max_limit_;
   bool opened_without_limit_;
   std::string applied_limit_;  ///< the text of the last ApplySettings (empty: as opened)

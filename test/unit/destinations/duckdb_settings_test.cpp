@@ -124,6 +124,33 @@ TEST(DuckDbSettings, KeepStateVersions) {
                     "load.keep_state_versions");
 }
 
+/// Table `t` of `select`'s columns (`a` bigint, the others text) in a new schema, and `file`
+/// holding `select`'s rows over `i` in range(rows), written as Parquet.
+schema::Schema TableTInParquet(const std::filesystem::path& file, const std::string& select,
+                               int64_t rows, const std::vector<std::string>& text_columns) {
+  {
+    auto db = db::DuckDatabase::Open(":memory:");
+    db::DuckConnection con(db);
+    con.Execute("COPY (SELECT " + select + " FROM range(" + std::to_string(rows) + ") t(i)) TO " +
+                db::QuoteLiteral(file.string()) + " (FORMAT parquet)");
+  }
+  schema::Schema schema = schema::Schema::New("settings");
+  schema::Table table;
+  table.name = "t";
+  schema::Column a;
+  a.name = "a";
+  a.data_type = schema::DataType::kBigint;
+  table.columns.push_back(a);
+  for (const auto& name : text_columns) {
+    schema::Column text;
+    text.name = name;
+    text.data_type = schema::DataType::kText;
+    table.columns.push_back(text);
+  }
+  schema.MergeTable(table);
+  return schema;
+}
+
 /// Run an empty package through the client, returning `setting` while jobs would load.
 std::string DuringInserts(DestinationClient& client, const std::string& setting,
                           int concurrent_jobs = 1, std::vector<int64_t> job_rows = {0}) {
@@ -215,20 +242,7 @@ TEST(DuckDbSettings, AResumedPackagesJobsLoadWithTheInsertLimit) {
   // at the insert limit, not at the limit the database was opened with.
   test::TempDir dir;
   std::filesystem::path file = dir.path() / "t.parquet";
-  {
-    auto db = db::DuckDatabase::Open(":memory:");
-    db::DuckConnection con(db);
-    con.Execute("COPY (SELECT i AS a FROM range(10) t(i)) TO " + db::QuoteLiteral(file.string()) +
-                " (FORMAT parquet)");
-  }
-  schema::Schema schema = schema::Schema::New("settings");
-  schema::Table table;
-  table.name = "t";
-  schema::Column a;
-  a.name = "a";
-  a.data_type = schema::DataType::kBigint;
-  table.columns.push_back(a);
-  schema.MergeTable(table);
+  schema::Schema schema = TableTInParquet(file, "i AS a", 10, {});
   PackagePlan plan;
   plan.load_id = "1700000000.1";
   plan.tables = {"t"};
@@ -250,29 +264,14 @@ TEST(DuckDbSettings, AnInsertLimitRaisedByAJobStaysRaisedForTheNextPackage) {
   // is retried with more, and the next package starts where it ended instead of failing again.
   test::TempDir dir;
   std::filesystem::path file = dir.path() / "wide.parquet";
-  schema::Schema schema = schema::Schema::New("settings");
-  schema::Table table;
-  table.name = "t";
   std::string select = "i AS a";
-  schema::Column a;
-  a.name = "a";
-  a.data_type = schema::DataType::kBigint;
-  table.columns.push_back(a);
+  std::vector<std::string> text_columns;
   for (int c = 1; c <= 20; ++c) {
-    select += ", md5((i * " + std::to_string(c) + ")::VARCHAR) || md5(i::VARCHAR) AS c" +
-              std::to_string(c);
-    schema::Column text;
-    text.name = "c" + std::to_string(c);
-    text.data_type = schema::DataType::kText;
-    table.columns.push_back(text);
+    text_columns.push_back("c" + std::to_string(c));
+    select += ", md5((i * " + std::to_string(c) + ")::VARCHAR) || md5(i::VARCHAR) AS " +
+              text_columns.back();
   }
-  schema.MergeTable(table);
-  {
-    auto db = db::DuckDatabase::Open(":memory:");
-    db::DuckConnection con(db);
-    con.Execute("COPY (SELECT " + select + " FROM range(30000) t(i)) TO " +
-                db::QuoteLiteral(file.string()) + " (FORMAT parquet)");
-  }
+  schema::Schema schema = TableTInParquet(file, select, 30000, text_columns);
   auto client = Make({{"DESTINATION__DUCKDB__INSERT_MEMORY_LIMIT", "8MB"},
                       {"DESTINATION__DUCKDB__MEMORY_LIMIT", "1GB"}},
                      dir);
